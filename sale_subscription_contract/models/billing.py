@@ -1,0 +1,314 @@
+# Recurring invoicing of contracts on a plan: one posted invoice per contract
+# and period. A period row with a unique (contract, start) key is written in
+# the same transaction as its invoice, so the database itself refuses to
+# invoice a period twice, whatever runs concurrently or is rerun.
+import datetime
+from decimal import Decimal
+
+from sql import Null
+
+from trytond import backend
+from trytond.exceptions import UserError
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.modules.product import price_digits
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.tools import grouped_slice
+from trytond.transaction import Transaction
+
+from .exceptions import BillingDateError, BillingError
+
+BATCH_SIZE = 25
+
+
+class BillingPeriod(ModelSQL, ModelView):
+    __name__ = 'sale.subscription.period'
+
+    subscription = fields.Many2One(
+        'sale.subscription', "Contract", required=True, readonly=True,
+        ondelete='RESTRICT')
+    start_date = fields.Date(
+        "Start Date", required=True, readonly=True,
+        help="The first day of the service period.")
+    end_date = fields.Date(
+        "End Date", required=True, readonly=True,
+        help="The last day of the service period that was invoiced.")
+    invoice_date = fields.Date("Invoice Date", required=True, readonly=True)
+    invoice = fields.Many2One(
+        'account.invoice', "Invoice", readonly=True, ondelete='RESTRICT')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('subscription_start_unique',
+                Unique(t, t.subscription, t.start_date),
+                'sale_subscription_contract.msg_period_already_invoiced'),
+            ]
+        cls._order = [('start_date', 'DESC'), ('id', 'DESC')]
+
+
+class ContractBilling(metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    billing_index = fields.Integer(
+        "Billed Periods", readonly=True,
+        help="How many periods have been invoiced; the next period is "
+        "counted from the start date, which keeps its day of the month.")
+    next_billing_date = fields.Date(
+        "Next Invoice Date", readonly=True,
+        states={
+            'invisible': ~Eval('plan'),
+            },
+        help="When the billing run invoices the next period.")
+    periods = fields.One2Many(
+        'sale.subscription.period', 'subscription', "Invoiced Periods",
+        readonly=True)
+    invoices = fields.Function(fields.Many2Many(
+            'account.invoice', None, None, "Invoices"), 'get_invoices')
+    current_period_start = fields.Function(
+        fields.Date("Current Period Start"), 'get_current_period')
+    current_period_end = fields.Function(
+        fields.Date("Current Period End"), 'get_current_period')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(
+                t, (t.next_billing_date, Index.Range()),
+                where=t.next_billing_date != Null))
+
+    @classmethod
+    def default_billing_index(cls):
+        return 0
+
+    def get_invoices(self, name):
+        return [p.invoice.id for p in self.periods if p.invoice]
+
+    @classmethod
+    def get_current_period(cls, contracts, names):
+        result = {n: {c.id: None for c in contracts} for n in names}
+        for contract in contracts:
+            if not contract.plan or contract.state == 'draft':
+                continue
+            period = contract.current_period(contract._today())
+            if period:
+                if 'current_period_start' in names:
+                    result['current_period_start'][contract.id] = period[0]
+                if 'current_period_end' in names:
+                    result['current_period_end'][contract.id] = period[1]
+        return result
+
+    def next_period(self):
+        """Return (start, end, billed_end) of the next period to invoice.
+
+        billed_end is before end when the contract ends within the period.
+        """
+        period = self.plan.period(self.start_date, self.billing_index or 0)
+        if period is None:
+            return None
+        start, end = period
+        if self.end_date and start > self.end_date:
+            return None
+        billed_end = min(end, self.end_date) if self.end_date else end
+        return start, end, billed_end
+
+    def billing_date_of(self, start, billed_end):
+        if self.plan.billing_timing == 'arrears':
+            return billed_end + datetime.timedelta(days=1)
+        return start
+
+    def update_next_billing_date(self):
+        if self.state not in {'running', 'closed'} or not self.plan:
+            self.next_billing_date = None
+            return
+        period = self.next_period()
+        self.next_billing_date = (
+            self.billing_date_of(period[0], period[2]) if period else None)
+
+    def skip_periods_before(self, date):
+        "Skip the unbilled periods that ended before date (e.g. on reopen)"
+        while True:
+            period = self.plan.period(self.start_date, self.billing_index or 0)
+            if period is None or period[1] >= date:
+                break
+            self.billing_index = (self.billing_index or 0) + 1
+
+    @classmethod
+    def check_billing_date(cls, company, date):
+        "Refuse a run for a date outside an open fiscal year"
+        pool = Pool()
+        FiscalYear = pool.get('account.fiscalyear')
+        try:
+            FiscalYear.find(company, date=date)
+        except UserError as exception:
+            raise BillingDateError(gettext(
+                    'sale_subscription_contract.msg_billing_date_closed',
+                    date=date, error=exception.message)) from exception
+
+    @classmethod
+    def due_contract_ids(cls, date):
+        company = Transaction().context.get('company')
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*table.select(table.id,
+                where=(table.next_billing_date <= date)
+                & (table.plan != Null)
+                & table.state.in_(['running', 'closed'])
+                & (table.company == company),
+                order_by=[table.id]))
+        return [i for i, in cursor]
+
+    @classmethod
+    def claim(cls, ids, date):
+        """Lock the contracts still due among ids and return them.
+
+        On PostgreSQL contracts locked by a concurrent run are skipped: that
+        run bills them.
+        """
+        transaction = Transaction()
+        table = cls.__table__()
+        query = table.select(table.id,
+            where=table.id.in_(list(ids))
+            & (table.next_billing_date <= date)
+            & table.state.in_(['running', 'closed']),
+            order_by=[table.id])
+        if backend.name == 'postgresql':
+            query.for_ = ('UPDATE', 'SKIP LOCKED')
+        cursor = transaction.connection.cursor()
+        cursor.execute(*query)
+        return cls.browse([i for i, in cursor])
+
+    @classmethod
+    def bill(cls, contracts, date):
+        """Invoice and post every period of contracts due up to date.
+
+        A contract that cannot be invoiced (e.g. a product without revenue
+        account) is skipped and reported in the returned errors; nothing is
+        written for it.  Returns (invoices, errors) where errors maps a
+        contract to its message.
+        """
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        InvoiceLine = pool.get('account.invoice.line')
+        Period = pool.get('sale.subscription.period')
+
+        invoices, lines, periods, billed, errors = [], [], [], [], {}
+        for contract in contracts:
+            try:
+                prepared = contract._prepare_invoices(date)
+            except UserError as exception:
+                errors[contract] = exception.message
+                continue
+            for invoice, invoice_lines, period in prepared:
+                invoices.append(invoice)
+                lines.extend(invoice_lines)
+                periods.append(period)
+            billed.append(contract)
+        Invoice.save(invoices)
+        InvoiceLine.save(lines)
+        Period.save(periods)
+        cls.save(billed)
+        Invoice.update_taxes(invoices)
+        with Transaction().set_context(_skip_warnings=True):
+            Invoice.post(invoices)
+        return invoices, errors
+
+    def _prepare_invoices(self, date):
+        "Return [(invoice, lines, period)] for the periods due up to date"
+        pool = Pool()
+        Period = pool.get('sale.subscription.period')
+        result = []
+        while self.next_billing_date and self.next_billing_date <= date:
+            start, end, billed_end = self.next_period()
+            invoice_date = self.next_billing_date
+            invoice = self._get_invoice()
+            invoice.invoice_date = invoice_date
+            if not invoice.account:
+                raise BillingError(gettext(
+                        'sale_subscription_contract'
+                        '.msg_billing_missing_receivable',
+                        contract=self.rec_name,
+                        party=invoice.party.rec_name))
+            lines = self._get_period_invoice_lines(
+                invoice, start, end, billed_end)
+            period = Period(
+                subscription=self, start_date=start, end_date=billed_end,
+                invoice_date=invoice_date, invoice=invoice)
+            result.append((invoice, lines, period))
+            self.billing_index = (self.billing_index or 0) + 1
+            self.update_next_billing_date()
+        return result
+
+    def _get_period_invoice_lines(self, invoice, start, end, billed_end):
+        pool = Pool()
+        InvoiceLine = pool.get('account.invoice.line')
+        Lang = pool.get('ir.lang')
+        lang = Lang.get(self.party.lang.code if self.party.lang else None)
+        full_days = (end - start).days + 1
+        billed_days = (billed_end - start).days + 1
+        lines = []
+        for line in self.lines:
+            if line.start_date and line.start_date > billed_end:
+                continue
+            if line.end_date and line.end_date < start:
+                continue
+            invoice_line = InvoiceLine(
+                invoice=invoice,
+                company=self.company,
+                currency=self.currency,
+                type='line',
+                product=line.service.product,
+                unit=line.unit,
+                quantity=line.quantity,
+                origin=line,
+                )
+            invoice_line.on_change_invoice()
+            invoice_line.on_change_product()
+            unit_price = line.unit_price
+            if billed_days < full_days:
+                # a contract ending within the period pays its days only
+                unit_price = (unit_price * billed_days / full_days).quantize(
+                    Decimal(1).scaleb(-price_digits[1]))
+            invoice_line.unit_price = unit_price
+            invoice_line.description = gettext(
+                'sale_subscription_contract.msg_invoice_line_period',
+                service=line.service.rec_name,
+                start=lang.strftime(start),
+                end=lang.strftime(billed_end))
+            if not invoice_line.account:
+                raise BillingError(gettext(
+                        'sale_subscription_contract'
+                        '.msg_billing_missing_revenue',
+                        contract=self.rec_name,
+                        product=line.service.product.rec_name))
+            lines.append(invoice_line)
+        if not lines:
+            raise BillingError(gettext(
+                    'sale_subscription_contract.msg_billing_no_lines',
+                    contract=self.rec_name, start=lang.strftime(start)))
+        return lines
+
+    @classmethod
+    def bill_due_contracts(cls, date=None):
+        "Cron entry: queue the due contracts in small batches"
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Company = pool.get('company.company')
+        if date is None:
+            date = Date.today()
+        company = Transaction().context.get('company')
+        if company is None:
+            return
+        cls.check_billing_date(Company(company), date)
+        for ids in grouped_slice(cls.due_contract_ids(date), BATCH_SIZE):
+            cls.__queue__.bill_batch(cls.browse(list(ids)), date)
+
+    @classmethod
+    def bill_batch(cls, contracts, date):
+        "Queue task: bill the contracts of a batch not yet billed by another"
+        contracts = cls.claim([c.id for c in contracts], date)
+        return cls.bill(contracts, date)

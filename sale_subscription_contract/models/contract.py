@@ -1,0 +1,397 @@
+# The subscription contract: the ERP's sale.subscription on a plan, with its
+# origin sale, salesperson, close reason and MRR.
+import datetime
+from decimal import Decimal
+
+from sql import Null
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelView, Unique, Workflow, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Bool, Eval
+from trytond.transaction import Transaction
+
+from .exceptions import (
+    ClosedContractError, ContractStartError, ContractStateError)
+from .sales_team import SalespersonMixin
+
+# what may still change on a closed contract: the billing of its last
+# periods and the bookkeeping of the close itself
+_CLOSED_WRITABLE = {
+    'state', 'end_date', 'next_billing_date', 'billing_index', 'mrr',
+    'next_invoice_date', 'close_reason', 'close_comment', 'closed_on',
+    'reopened_on', 'write_date', 'write_uid',
+    }
+
+
+class Contract(SalespersonMixin, metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    plan = fields.Many2One(
+        'sale.subscription.plan', "Plan", ondelete='RESTRICT',
+        domain=[('company', '=', Eval('company', -1))],
+        states={
+            'readonly': Eval('state') != 'draft',
+            },
+        help="The plan sets the billing period, timing and duration.")
+    origin_sale = fields.Many2One(
+        'sale.sale', "Origin Sale", readonly=True, ondelete='RESTRICT',
+        help="The quotation whose confirmation created the contract.")
+    close_reason = fields.Many2One(
+        'sale.subscription.close_reason', "Close Reason", readonly=True,
+        states={
+            'invisible': ~Eval('close_reason'),
+            },
+        help="Why the contract was closed.")
+    close_comment = fields.Text(
+        "Close Comment", readonly=True,
+        states={
+            'invisible': ~Eval('close_reason'),
+            })
+    closed_on = fields.Date(
+        "Closed On", readonly=True,
+        states={
+            'invisible': ~Eval('closed_on'),
+            },
+        help="The day the contract was closed (its end may be later).")
+    reopened_on = fields.Date(
+        "Reopened On", readonly=True,
+        states={
+            'invisible': ~Eval('reopened_on'),
+            },
+        help="The last day the contract was reopened.")
+    mrr = Monetary(
+        "MRR", currency='company_currency', digits='company_currency',
+        readonly=True,
+        help="Monthly recurring revenue in the company currency: "
+        "the recurring total normalised to one month.")
+    company_currency = fields.Function(
+        fields.Many2One('currency.currency', "Company Currency"),
+        'on_change_with_company_currency')
+    recurring_amount = fields.Function(Monetary(
+            "Recurring Total", currency='currency', digits='currency',
+            help="The untaxed amount invoiced each period."),
+        'get_recurring_amount')
+    mrr_events = fields.One2Many(
+        'sale.subscription.mrr_event', 'subscription', "MRR Events",
+        readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('origin_sale_unique', Unique(t, t.origin_sale),
+                'sale_subscription_contract.msg_contract_origin_sale_unique'),
+            ]
+        cls._sql_indexes.add(Index(
+                t, (t.plan, Index.Equality()), where=t.plan != Null))
+        cls.state.selection.insert(3, ('paused', "Paused"))
+        for field in [cls.salesperson, cls.sales_team]:
+            field.states = {'readonly': Eval('state') == 'closed'}
+        cls._transitions |= {('closed', 'running')}
+        cls._buttons.update({
+                'close_wizard': {
+                    'invisible': ~Eval('state').in_(['running', 'paused']),
+                    'icon': 'tryton-cancel',
+                    'depends': ['state'],
+                    },
+                'reopen': {
+                    'invisible': (Eval('state') != 'closed')
+                    | ~Bool(Eval('plan')),
+                    'icon': 'tryton-undo',
+                    'depends': ['state', 'plan'],
+                    },
+                })
+
+    @fields.depends('company')
+    def on_change_with_company_currency(self, name=None):
+        return self.company.currency if self.company else None
+
+    def get_recurring_amount(self, name=None):
+        return self.recurring_amount_at(self._today())
+
+    def _today(self):
+        Date = Pool().get('ir.date')
+        with Transaction().set_context(company=self.company.id):
+            return Date.today()
+
+    def recurring_amount_at(self, date):
+        "The untaxed amount of one full period for the lines active at date"
+        amount = Decimal(0)
+        for line in self.lines:
+            if line.start_date and line.start_date > date:
+                continue
+            if line.end_date and line.end_date < date:
+                continue
+            amount += self.currency.round(
+                Decimal(str(line.quantity or 0)) * (line.unit_price or 0))
+        return amount
+
+    def compute_mrr(self, date):
+        "The MRR at date in the company currency"
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        if not self.plan or self.state not in {'running'}:
+            return Decimal(0)
+        if self.end_date and self.end_date < date:
+            return Decimal(0)
+        amount = self.recurring_amount_at(date) * self.plan.monthly_factor()
+        with Transaction().set_context(date=date):
+            amount = Currency.compute(
+                self.currency, amount, self.company.currency, round=False)
+        return self.company.currency.round(amount)
+
+    @classmethod
+    def record_mrr(cls, contracts, date, kind=None, close_reason=None,
+            description=None):
+        """Log an MRR event for each contract whose MRR changed at date.
+
+        kind forces the kind of the event (e.g. reactivation); otherwise it
+        follows from the sign of the change.
+        """
+        pool = Pool()
+        Event = pool.get('sale.subscription.mrr_event')
+        events, changed = [], []
+        for contract in contracts:
+            if not contract.plan:
+                continue
+            before = contract.mrr or Decimal(0)
+            after = contract.compute_mrr(date)
+            if before == after and not kind:
+                continue
+            events.append(Event(
+                    date=date,
+                    subscription=contract,
+                    company=contract.company,
+                    party=contract.party,
+                    plan=contract.plan,
+                    salesperson=contract.salesperson,
+                    sales_team=contract.sales_team,
+                    kind=kind or Event.kind_for(before, after),
+                    currency=contract.company.currency,
+                    mrr_before=before,
+                    mrr_after=after,
+                    mrr_change=after - before,
+                    close_reason=close_reason,
+                    description=description,
+                    ))
+            contract.mrr = after
+            changed.append(contract)
+        Event.save(events)
+        cls.save(changed)
+        return events
+
+    def compute_next_invoice_date(self):
+        # contracts on a plan are billed period by period by the billing
+        # run (see billing.py), never by the ERP's generate_invoice
+        if self.plan:
+            return None
+        return super().compute_next_invoice_date()
+
+    @classmethod
+    def validate_fields(cls, contracts, field_names):
+        super().validate_fields(contracts, field_names)
+        if field_names and not (field_names & {'plan', 'start_date'}):
+            return
+        for contract in contracts:
+            if contract.plan and contract.start_date:
+                try:
+                    contract.plan.check_start_date(contract.start_date)
+                except Exception as exception:
+                    raise ContractStartError(gettext(
+                            'sale_subscription_contract'
+                            '.msg_contract_start_date_invalid',
+                            contract=contract.rec_name,
+                            error=str(exception))) from exception
+
+    @classmethod
+    def check_modification(
+            cls, mode, contracts, values=None, external=False):
+        super().check_modification(
+            mode, contracts, values=values, external=external)
+        if mode == 'write' and external and values:
+            if set(values) - _CLOSED_WRITABLE:
+                for contract in contracts:
+                    if contract.state == 'closed':
+                        raise ClosedContractError(gettext(
+                                'sale_subscription_contract'
+                                '.msg_contract_closed_readonly',
+                                contract=contract.rec_name))
+
+    @classmethod
+    @ModelView.button
+    def run(cls, contracts):
+        super().run(contracts)  # the ERP's transition writes the state
+        planned = [c for c in contracts if c.plan and c.state == 'running']
+        for contract in planned:
+            if contract.plan.duration == 'fixed' and not contract.end_date:
+                _, contract.end_date = contract.plan.period(
+                    contract.start_date, contract.plan.duration_periods - 1)
+            contract.update_next_billing_date()
+        cls.save(planned)
+        for contract in planned:
+            cls.record_mrr([contract], contract.start_date)
+
+    @classmethod
+    @ModelView.button_action(
+        'sale_subscription_contract.wizard_contract_close')
+    def close_wizard(cls, contracts):
+        pass
+
+    @classmethod
+    def close_contracts(cls, contracts, reason, end_date, comment=None):
+        "Close contracts with a reason, their service ending on end_date"
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        for contract in contracts:
+            if contract.state not in {'running', 'paused'}:
+                raise ContractStateError(gettext(
+                        'sale_subscription_contract'
+                        '.msg_contract_close_not_running',
+                        contract=contract.rec_name,
+                        state=contract.state_string))
+            if end_date < contract.start_date - datetime.timedelta(days=1):
+                raise ContractStateError(gettext(
+                        'sale_subscription_contract'
+                        '.msg_contract_close_before_start',
+                        contract=contract.rec_name,
+                        date=end_date))
+        today = contracts[0]._today() if contracts else None
+        lines = []
+        for contract in contracts:
+            contract.close_reason = reason
+            contract.close_comment = comment
+            contract.closed_on = today
+            if not contract.end_date or contract.end_date > end_date:
+                contract.end_date = end_date
+            for line in contract.lines:
+                if line.end_date is None or line.end_date > end_date:
+                    line.end_date = max(end_date, line.start_date)
+                    lines.append(line)
+        with Transaction().set_context(_contract_mrr_pending=True):
+            Line.save(lines)
+        cls.save(contracts)
+        cls.close(contracts)
+        for contract in contracts:
+            contract.update_next_billing_date()
+        cls.save(contracts)
+        for contract in contracts:
+            cls.record_mrr(
+                [contract], contract.end_date + datetime.timedelta(days=1),
+                kind='churn', close_reason=reason)
+
+    @classmethod
+    @ModelView.button
+    def reopen(cls, contracts):
+        "Reopen closed contracts; logged as a transition and an MRR event"
+        cls._reopen(contracts)
+        contracts = [c for c in contracts if c.state == 'running']
+        for contract in contracts:
+            contract.update_next_billing_date()
+        cls.save(contracts)
+        for contract in contracts:
+            cls.record_mrr([contract], contract.reopened_on,
+                kind='reactivation')
+
+    @classmethod
+    @Workflow.transition('running')
+    def _reopen(cls, contracts):
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        lines = []
+        for contract in contracts:
+            today = contract._today()
+            end_date = contract.end_date
+            for line in contract.lines:
+                if line.end_date and line.end_date == end_date:
+                    line.end_date = None
+                    lines.append(line)
+            contract.end_date = None
+            if contract.plan and contract.plan.duration == 'fixed':
+                _, contract.end_date = contract.plan.period(
+                    contract.start_date, contract.plan.duration_periods - 1)
+            contract.close_reason = None
+            contract.close_comment = None
+            contract.reopened_on = today
+            contract.skip_periods_before(today)
+        with Transaction().set_context(_contract_mrr_pending=True):
+            Line.save(lines)
+        cls.save(contracts)
+
+    def close_end_date(self, timing):
+        "The last day of service when closing today or at period end"
+        today = self._today()
+        if timing == 'today' or not self.plan:
+            return today
+        period = self.current_period(today)
+        end = period[1] if period else today
+        return min(end, self.end_date) if self.end_date else end
+
+    def current_period(self, date):
+        "Return (start, end) of the period that contains date"
+        index = 0
+        while True:
+            period = self.plan.period(self.start_date, index)
+            if period is None or period[0] > date:
+                return None
+            if period[1] >= date:
+                return period
+            index += 1
+
+    @classmethod
+    def copy(cls, contracts, default=None):
+        default = default.copy() if default else {}
+        for name in ['origin_sale', 'close_reason', 'close_comment',
+                'closed_on', 'reopened_on', 'mrr', 'mrr_events']:
+            default.setdefault(name, None)
+        return super().copy(contracts, default=default)
+
+
+class ContractLine(metaclass=PoolMeta):
+    __name__ = 'sale.subscription.line'
+
+    @classmethod
+    def check_modification(cls, mode, lines, values=None, external=False):
+        super().check_modification(
+            mode, lines, values=values, external=external)
+        if external and mode in {'write', 'delete'}:
+            for line in lines:
+                if line.subscription.state == 'closed':
+                    raise ClosedContractError(gettext(
+                            'sale_subscription_contract'
+                            '.msg_contract_closed_readonly',
+                            contract=line.subscription.rec_name))
+
+    @classmethod
+    def on_modification(cls, mode, lines, field_names=None):
+        super().on_modification(mode, lines, field_names=field_names)
+        if mode == 'write' and not (field_names or set()) & {
+                'quantity', 'unit_price', 'start_date', 'end_date'}:
+            return
+        if Transaction().context.get('_contract_mrr_pending'):
+            return
+        pool = Pool()
+        Contract = pool.get('sale.subscription')
+        contracts = {l.subscription for l in lines
+            if l.subscription.state == 'running' and l.subscription.plan}
+        if contracts:
+            date = max(list(contracts)[0]._today(), min(
+                    c.start_date for c in contracts))
+            Contract.record_mrr(Contract.browse(list(contracts)), date)
+
+    @classmethod
+    def on_delete(cls, lines):
+        callbacks = super().on_delete(lines)
+        pool = Pool()
+        Contract = pool.get('sale.subscription')
+        contracts = list({l.subscription.id for l in lines
+                if l.subscription.state == 'running'
+                and l.subscription.plan})
+        if contracts:
+            def record():
+                records = Contract.browse(contracts)
+                Contract.record_mrr(records, records[0]._today())
+            callbacks.append(record)
+        return callbacks

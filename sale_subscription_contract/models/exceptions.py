@@ -1,0 +1,31 @@
+# Errors raised by sale_subscription_contract; their texts are in data/message.xml.
+from trytond.exceptions import UserError
+from trytond.model.exceptions import AccessError, ValidationError
+
+
+class PlanError(ValidationError):
+    pass
+
+
+class RecurringLineError(ValidationError):
+    pass
+
+
+class ContractStartError(ValidationError):
+    pass
+
+
+class ContractStateError(UserError):
+    pass
+
+
+class ClosedContractError(AccessError):
+    pass
+
+
+class BillingDateError(UserError):
+    pass
+
+
+class BillingError(UserError):
+    pass

@@ -1,0 +1,67 @@
+# The MRR event log: one row per change of a contract's monthly recurring
+# revenue. It is the single source of the subscription analytics.
+from trytond.model import Index, ModelSQL, ModelView, fields
+from trytond.modules.currency.fields import Monetary
+
+KINDS = [
+    ('new', "New"),
+    ('expansion', "Expansion"),
+    ('contraction', "Contraction"),
+    ('churn', "Churn"),
+    ('reactivation', "Reactivation"),
+    ]
+
+
+class MRREvent(ModelSQL, ModelView):
+    __name__ = 'sale.subscription.mrr_event'
+
+    date = fields.Date(
+        "Date", required=True, readonly=True,
+        help="The day from which the new MRR applies.")
+    subscription = fields.Many2One(
+        'sale.subscription', "Contract", required=True, readonly=True,
+        ondelete='CASCADE')
+    company = fields.Many2One(
+        'company.company', "Company", required=True, readonly=True)
+    party = fields.Many2One(
+        'party.party', "Customer", required=True, readonly=True)
+    plan = fields.Many2One(
+        'sale.subscription.plan', "Plan", readonly=True)
+    salesperson = fields.Many2One(
+        'company.employee', "Salesperson", readonly=True)
+    sales_team = fields.Many2One('sale.team', "Sales Team", readonly=True)
+    kind = fields.Selection(
+        KINDS, "Kind", required=True, readonly=True, sort=False,
+        help="How the change counts in the MRR movements.")
+    currency = fields.Many2One(
+        'currency.currency', "Currency", required=True, readonly=True,
+        help="The company currency all amounts are in.")
+    mrr_before = Monetary(
+        "MRR Before", currency='currency', digits='currency', required=True,
+        readonly=True)
+    mrr_after = Monetary(
+        "MRR After", currency='currency', digits='currency', required=True,
+        readonly=True)
+    mrr_change = Monetary(
+        "MRR Change", currency='currency', digits='currency', required=True,
+        readonly=True, help="MRR after minus MRR before.")
+    close_reason = fields.Many2One(
+        'sale.subscription.close_reason', "Close Reason", readonly=True)
+    description = fields.Char("Description", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_indexes.add(Index(
+                t, (t.company, Index.Equality()), (t.date, Index.Range())))
+        cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def kind_for(cls, before, after):
+        "The kind of a change between two non-zero-or-zero MRR values"
+        if not before and after:
+            return 'new'
+        if before and not after:
+            return 'churn'
+        return 'expansion' if after > before else 'contraction'

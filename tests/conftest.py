@@ -1,0 +1,111 @@
+"""Test set-up: one database per backend with the module activated and a
+German company (see demo/company.py) committed once; each test then runs in
+a transaction that is rolled back.
+
+The backend comes from TRYTOND_DATABASE_URI (sqlite:// or postgresql://...),
+as for Tryton's own tests; `make test` runs the suite once for each.
+"""
+import contextlib
+import datetime
+import os
+import sys
+from unittest.mock import patch
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+os.environ.setdefault('TRYTOND_DATABASE_URI', 'sqlite://')
+if os.environ['TRYTOND_DATABASE_URI'].startswith('sqlite'):
+    os.environ.setdefault('DB_NAME', ':memory:')
+else:
+    os.environ.setdefault('DB_NAME', 'test_subscription_contract')
+os.environ.setdefault('DB_CACHE', os.path.join(ROOT, '.cache', 'db'))
+os.makedirs(os.environ['DB_CACHE'], exist_ok=True)
+
+from trytond.pool import Pool  # noqa: E402
+from trytond.tests.test_tryton import (  # noqa: E402
+    DB_NAME, USER, activate_module)
+from trytond.transaction import Transaction  # noqa: E402
+
+from demo.company import setup_company  # noqa: E402
+from demo.tx import in_transaction  # noqa: E402
+
+MODULE = 'sale_subscription_contract'
+FIRST_YEAR, LAST_YEAR = 2023, 2028
+
+
+def backend_name():
+    from trytond import backend
+    return backend.name
+
+
+@pytest.fixture(scope='session')
+def database():
+    "The test database with the module and the company, committed"
+    activate_module([MODULE])
+
+    def setup():
+        Company = Pool().get('company.company')
+        if not Company.search([]):
+            setup_company(FIRST_YEAR, LAST_YEAR)
+    in_transaction(DB_NAME, setup, user=USER)
+    return DB_NAME
+
+
+class Env:
+    "What a test needs: the pool, the company, its taxes and a date switch"
+
+    def __init__(self, company):
+        self.pool = Pool()
+        self.company = company
+        Tax = self.pool.get('account.tax')
+        self.taxes = {t.name: t for t in Tax.search([])}
+        TaxRule = self.pool.get('account.tax.rule')
+        self.eu_rule, = TaxRule.search([('name', '=', "EU Reverse Charge")])
+
+    def get(self, name, type='model'):
+        return self.pool.get(name, type=type)
+
+    @contextlib.contextmanager
+    def on(self, date):
+        "Run as if today were date"
+        Date = self.pool.get('ir.date')
+        with patch.object(Date, 'today', return_value=date):
+            yield
+
+    def run_tasks(self):
+        "Run the queued tasks as a worker would"
+        Queue = self.pool.get('ir.queue')
+        transaction = Transaction()
+        while transaction.tasks:
+            Queue(transaction.tasks.pop()).run()
+
+
+@pytest.fixture
+def env(database):
+    "Replaced by an Env inside a rolled-back transaction (see below)"
+    return database
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Run tests that take `env` in a transaction that is rolled back, and
+    restart it when Tryton asks to (as its own with_transaction does)"""
+    if 'env' not in pyfuncitem.funcargs:
+        return None
+    kwargs = {name: pyfuncitem.funcargs[name]
+        for name in pyfuncitem._fixtureinfo.argnames}
+
+    def run():
+        pool = Pool()
+        Company = pool.get('company.company')
+        User = pool.get('res.user')
+        company, = Company.search([], order=[('id', 'ASC')], limit=1)
+        context = User.get_preferences(context_only=True)
+        context.update(company=company.id, companies=[company.id])
+        with Transaction().set_context(context):
+            kwargs['env'] = Env(company)
+            pyfuncitem.obj(**kwargs)
+    in_transaction(DB_NAME, run, user=USER, commit=False)
+    return True

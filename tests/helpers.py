@@ -1,0 +1,66 @@
+"Building blocks for the scenario tests: plans, products, customers, sales"
+import datetime
+from decimal import Decimal
+
+from demo.company import (
+    create_category, create_customer, create_payment_term, create_plan,
+    create_product)
+
+
+def monthly_plan(env, **values):
+    return create_plan(env.company, "Monatlich", 'monthly', **values)
+
+
+def make_catalogue(env):
+    category = create_category(env.company, {'vat19': env.taxes['USt 19 %']})
+    return {
+        'seat': create_product(category, "Cloud-Arbeitsplatz", '29.90'),
+        'backup': create_product(category, "Backup 100 GB", '9.99'),
+        'setup': create_product(
+            category, "Einrichtung", '149.00', recurring=False),
+        }
+
+
+def make_sale(env, party, plan, lines, sale_date, start_date=None):
+    """A quotation for party: lines are (product, quantity[, unit price])"""
+    Sale = env.get('sale.sale')
+    SaleLine = env.get('sale.line')
+    sale = Sale(party=party, company=env.company, sale_date=sale_date,
+        subscription_plan=plan, subscription_start_date=start_date)
+    sale.on_change_party()
+    sale.payment_term = create_payment_term()
+    sale_lines = []
+    for product, quantity, *price in lines:
+        line = SaleLine(sale=sale, type='line', product=product,
+            quantity=quantity)
+        line.on_change_product()
+        if price:
+            line.unit_price = Decimal(price[0])
+        sale_lines.append(line)
+    sale.lines = sale_lines
+    sale.save()
+    return sale
+
+
+def confirm(env, sale):
+    Sale = env.get('sale.sale')
+    Sale.quote([sale])
+    Sale.confirm([sale])
+    env.run_tasks()
+    return Sale(sale.id)
+
+
+def customer(env, name="Müller GmbH", **values):
+    return create_customer(name, **values)
+
+
+def months(start, count):
+    "The first of each month from start"
+    dates = []
+    year, month = start.year, start.month
+    for _ in range(count):
+        dates.append(datetime.date(year, month, start.day))
+        month += 1
+        if month > 12:
+            year, month = year + 1, 1
+    return dates
