@@ -21,7 +21,8 @@ if os.environ['TRYTOND_DATABASE_URI'].startswith('sqlite'):
 else:
     os.environ.setdefault('DB_NAME', 'test_subscription_contract')
 os.environ.setdefault('DB_CACHE', os.path.join(ROOT, '.cache', 'db'))
-os.makedirs(os.environ['DB_CACHE'], exist_ok=True)
+if os.environ['DB_CACHE'] and '://' not in os.environ['DB_CACHE']:
+    os.makedirs(os.environ['DB_CACHE'], exist_ok=True)
 
 from trytond.pool import Pool  # noqa: E402
 from trytond.tests.test_tryton import (  # noqa: E402

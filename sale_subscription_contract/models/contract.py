@@ -245,13 +245,14 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
         "Close contracts with a reason, their service ending on end_date"
         pool = Pool()
         Line = pool.get('sale.subscription.line')
+        states = dict(cls.fields_get(['state'])['state']['selection'])
         for contract in contracts:
             if contract.state not in {'running', 'paused'}:
                 raise ContractStateError(gettext(
                         'sale_subscription_contract'
                         '.msg_contract_close_not_running',
                         contract=contract.rec_name,
-                        state=contract.state_string))
+                        state=states[contract.state]))
             if end_date < contract.start_date - datetime.timedelta(days=1):
                 raise ContractStateError(gettext(
                         'sale_subscription_contract'

@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   build the demo database and serve the back office (sao)
+#   make test   run the whole suite on SQLite and on PostgreSQL
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+DEMO_DB ?= demo
+DEMO_DIR := $(CURDIR)/var
+PG_URI ?= postgresql://postgres@127.0.0.1:5432/
+
+.PHONY: demo test venv sao chromium serve clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q '.[test]'
+	touch $@
+
+# the module is installed under trytond/modules like the official ones;
+# reinstall it whenever its files change
+$(VENV)/.module: $(VENV)/.installed $(shell find sale_subscription_contract -type f -not -name '*.pyc')
+	$(PY) -m pip install -q --no-deps --force-reinstall .
+	touch $@
+
+venv: $(VENV)/.module
+
+sao:
+	bash scripts/install_sao.sh
+
+chromium:
+	bash scripts/ensure_chromium.sh
+
+demo: venv sao
+	$(PY) -m demo.build --database $(DEMO_DIR)/$(DEMO_DB).sqlite
+	$(PY) scripts/serve.py --db $(DEMO_DB) --uri sqlite:// --path $(DEMO_DIR) --port $(PORT) --announce
+
+test: venv sao chromium
+	bash scripts/run_tests.sh
+
+clean:
+	rm -rf $(VENV) .cache var

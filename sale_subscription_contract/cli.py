@@ -1,0 +1,174 @@
+"""trytond-subscription: command-line entry points of the subscription module.
+
+    trytond-subscription bill -c trytond.conf -d DB [--date YYYY-MM-DD]
+
+invoices every contract due up to the date in small batches, each batch in
+its own transaction: an interrupted run loses at most the batch in flight,
+and rerunning it or running it twice at once never invoices a period twice.
+"""
+import argparse
+import datetime
+import sys
+import time
+from decimal import Decimal
+
+BATCH_SIZE = 25
+RETRIES = 5
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog='trytond-subscription')
+    commands = parser.add_subparsers(dest='command', required=True)
+    bill = commands.add_parser('bill', help="invoice the due contracts")
+    bill.add_argument('-c', '--config', dest='config', required=True)
+    bill.add_argument('-d', '--database', dest='database', required=True)
+    bill.add_argument('--date', type=datetime.date.fromisoformat,
+        help="invoice what is due up to this day (default: today)")
+    bill.add_argument('--company', type=int, action='append',
+        help="only this company id (repeatable)")
+    bill.add_argument('--batch-size', type=int, default=BATCH_SIZE)
+    bill.add_argument('--quiet', action='store_true',
+        help="no progress bar")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    options = parse_args(argv)
+    from trytond import config
+    config.update_etc(options.config)
+    from trytond.pool import Pool
+    Pool(options.database).init()
+    return bill(options)
+
+
+def in_transaction(database, func, context):
+    "Call func() in a committed transaction, restarting it when asked to"
+    from trytond import backend
+    from trytond.transaction import Transaction, TransactionError
+    extras, attempt = {}, 0
+    while True:
+        with Transaction().start(database, 0, context=context,
+                **extras) as transaction:
+            try:
+                result = func()
+                transaction.commit()
+                return result
+            except TransactionError as error:
+                transaction.rollback()
+                error.fix(extras)
+            except backend.DatabaseOperationalError:
+                # lock or serialization conflict with a concurrent run
+                transaction.rollback()
+                attempt += 1
+                if attempt > RETRIES:
+                    raise
+                time.sleep(0.05 * attempt)
+
+
+def bill(options):
+    from trytond.exceptions import UserError
+    from trytond.pool import Pool
+    from trytond.transaction import Transaction
+
+    pool = Pool(options.database)
+    Contract = pool.get('sale.subscription')
+    Company = pool.get('company.company')
+    Date = pool.get('ir.date')
+
+    def companies():
+        return [c.id for c in Company.search([])]
+    company_ids = options.company or in_transaction(
+        options.database, companies, {})
+    totals = {'contracts': 0, 'invoices': 0, 'amount': Decimal(0)}
+    errors = []
+    for company_id in company_ids:
+        context = {'company': company_id, 'companies': [company_id]}
+
+        def due():
+            date = options.date or Date.today()
+            Contract.check_billing_date(Company(company_id), date)
+            return date, Contract.due_contract_ids(date)
+        try:
+            date, ids = in_transaction(options.database, due, context)
+        except UserError as error:
+            print(error.message, file=sys.stderr)
+            return 2
+        batches = [ids[i:i + options.batch_size]
+            for i in range(0, len(ids), options.batch_size)]
+        progress = Progress(len(ids), quiet=options.quiet)
+        for batch in batches:
+            _bill_batch(options.database, context, batch, date, totals,
+                errors)
+            progress.advance(len(batch))
+        progress.done()
+
+    with Transaction().start(options.database, 0, readonly=True):
+        from trytond.i18n import gettext
+        print(gettext('sale_subscription_contract.msg_billing_summary',
+                contracts=totals['contracts'], invoices=totals['invoices'],
+                amount=totals['amount'], errors=len(errors)))
+    for contract, message in errors:
+        print(f"  {contract}: {message}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _bill_batch(database, context, ids, date, totals, errors):
+    "Bill a batch in one transaction; on failure, contract by contract"
+    from trytond.exceptions import UserError
+    from trytond.pool import Pool
+    Contract = Pool(database).get('sale.subscription')
+
+    def run(ids):
+        def bill():
+            contracts = Contract.claim(ids, date)
+            invoices, failed = Contract.bill(contracts, date)
+            return (len(contracts) - len(failed), len(invoices),
+                sum((i.total_amount for i in invoices), Decimal(0)),
+                [(c.rec_name, m) for c, m in failed.items()])
+        return in_transaction(database, bill, context)
+    try:
+        results = [run(ids)]
+    except Exception:
+        if len(ids) == 1:
+            raise
+        results = []
+        for id_ in ids:
+            try:
+                results.append(run([id_]))
+            except UserError as error:
+                errors.append((id_, error.message))
+            except Exception as error:
+                errors.append((id_, repr(error)))
+    for contracts, invoices, amount, failed in results:
+        totals['contracts'] += contracts
+        totals['invoices'] += invoices
+        totals['amount'] += amount
+        errors.extend(failed)
+
+
+class Progress:
+    "A plain text progress bar on stderr"
+
+    def __init__(self, total, quiet=False, width=40):
+        self.total, self.count, self.width = total, 0, width
+        self.quiet = quiet or not total
+        self.start = time.monotonic()
+
+    def advance(self, count):
+        self.count += count
+        if self.quiet:
+            return
+        filled = self.width * self.count // self.total
+        rate = self.count / max(time.monotonic() - self.start, 1e-6)
+        sys.stderr.write('\r[%s%s] %d/%d contracts %.1f/s' % (
+                '#' * filled, '.' * (self.width - filled),
+                self.count, self.total, rate))
+        sys.stderr.flush()
+
+    def done(self):
+        if not self.quiet:
+            sys.stderr.write('\n')
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Run the suite on SQLite, then on PostgreSQL when a server answers.
+# Under CI=true a missing PostgreSQL is a failure, not a skip.
+set -u
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+PG_URI=${PG_URI:-postgresql://postgres@127.0.0.1:5432/}
+status=0
+
+echo "== SQLite =="
+TRYTOND_DATABASE_URI=sqlite:// DB_NAME=:memory: \
+    $PY -m pytest -q -p no:cacheprovider tests || status=1
+
+if $PY - "$PG_URI" <<'PYEOF'
+import sys, psycopg2
+try:
+    psycopg2.connect(sys.argv[1] + 'postgres', connect_timeout=3).close()
+except Exception as error:
+    print(f"PostgreSQL not reachable at {sys.argv[1]}: {error}")
+    sys.exit(1)
+PYEOF
+then
+    echo "== PostgreSQL =="
+    # a fresh database each run: the suite commits its set-up
+    $PY - "$PG_URI" <<'PYEOF'
+import sys, psycopg2
+conn = psycopg2.connect(sys.argv[1] + 'postgres')
+conn.autocommit = True
+conn.cursor().execute('DROP DATABASE IF EXISTS test_subscription_contract')
+PYEOF
+    TRYTOND_DATABASE_URI=$PG_URI DB_NAME=test_subscription_contract \
+        DB_CACHE=${PG_URI%/} \
+        $PY -m pytest -q -p no:cacheprovider tests || status=1
+elif [ "${CI:-}" = "true" ]; then
+    echo "CI=true: PostgreSQL is required" >&2
+    status=1
+else
+    echo "PostgreSQL skipped: only SQLite was tested"
+fi
+exit $status
