@@ -8,12 +8,13 @@ and rerunning it or running it twice at once never invoices a period twice.
 """
 import argparse
 import datetime
+import random
 import sys
 import time
 from decimal import Decimal
 
 BATCH_SIZE = 25
-RETRIES = 5
+RETRIES = 200
 
 
 def parse_args(argv=None):
@@ -47,22 +48,29 @@ def in_transaction(database, func, context):
     from trytond.transaction import Transaction, TransactionError
     extras, attempt = {}, 0
     while True:
-        with Transaction().start(database, 0, context=context,
-                **extras) as transaction:
-            try:
-                result = func()
-                transaction.commit()
-                return result
-            except TransactionError as error:
-                transaction.rollback()
-                error.fix(extras)
-            except backend.DatabaseOperationalError:
-                # lock or serialization conflict with a concurrent run
-                transaction.rollback()
-                attempt += 1
-                if attempt > RETRIES:
+        try:
+            with Transaction().start(database, 0, context=context,
+                    **extras) as transaction:
+                try:
+                    result = func()
+                    transaction.commit()
+                    return result
+                except TransactionError as error:
+                    # Tryton wants the transaction restarted with some
+                    # records locked from its start (e.g. a sequence)
+                    transaction.rollback()
+                    error.fix(extras)
+                    continue
+                except backend.DatabaseOperationalError:
+                    transaction.rollback()
                     raise
-                time.sleep(0.05 * attempt)
+        except backend.DatabaseOperationalError:
+            # a concurrent run holds the invoice sequence (numbers are
+            # gapless, so posting is serial): back off and redo the batch
+            attempt += 1
+            if attempt > RETRIES:
+                raise
+            time.sleep(random.uniform(0, min(0.5, 0.02 * 2 ** attempt)))
 
 
 def bill(options):

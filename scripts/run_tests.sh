@@ -12,9 +12,9 @@ TRYTOND_DATABASE_URI=sqlite:// DB_NAME=:memory: \
     $PY -m pytest -q -p no:cacheprovider tests || status=1
 
 if $PY - "$PG_URI" <<'PYEOF'
-import sys, psycopg2
+import sys, psycopg
 try:
-    psycopg2.connect(sys.argv[1] + 'postgres', connect_timeout=3).close()
+    psycopg.connect(sys.argv[1] + "postgres", connect_timeout=3).close()
 except Exception as error:
     print(f"PostgreSQL not reachable at {sys.argv[1]}: {error}")
     sys.exit(1)
@@ -23,13 +23,11 @@ then
     echo "== PostgreSQL =="
     # a fresh database each run: the suite commits its set-up
     $PY - "$PG_URI" <<'PYEOF'
-import sys, psycopg2
-conn = psycopg2.connect(sys.argv[1] + 'postgres')
-conn.autocommit = True
+import sys, psycopg
+conn = psycopg.connect(sys.argv[1] + "postgres", autocommit=True)
 conn.cursor().execute('DROP DATABASE IF EXISTS test_subscription_contract')
 PYEOF
-    TRYTOND_DATABASE_URI=$PG_URI DB_NAME=test_subscription_contract \
-        DB_CACHE=${PG_URI%/} \
+    TRYTOND_DATABASE_URI=$PG_URI DB_NAME=test_subscription_contract DB_CACHE= \
         $PY -m pytest -q -p no:cacheprovider tests || status=1
 elif [ "${CI:-}" = "true" ]; then
     echo "CI=true: PostgreSQL is required" >&2

@@ -6,6 +6,7 @@ The backend comes from TRYTOND_DATABASE_URI (sqlite:// or postgresql://...),
 as for Tryton's own tests; `make test` runs the suite once for each.
 """
 import contextlib
+import hashlib
 import datetime
 import os
 import sys
@@ -20,8 +21,23 @@ if os.environ['TRYTOND_DATABASE_URI'].startswith('sqlite'):
     os.environ.setdefault('DB_NAME', ':memory:')
 else:
     os.environ.setdefault('DB_NAME', 'test_subscription_contract')
-os.environ.setdefault('DB_CACHE', os.path.join(ROOT, '.cache', 'db'))
-if os.environ['DB_CACHE'] and '://' not in os.environ['DB_CACHE']:
+
+
+def _module_hash():
+    "Cached databases are keyed by the module's files: a change rebuilds"
+    digest = hashlib.sha1()
+    module = os.path.join(ROOT, 'sale_subscription_contract')
+    for folder, _, files in sorted(os.walk(module)):
+        for name in sorted(files):
+            if name.endswith(('.py', '.xml', '.cfg', '.po')):
+                with open(os.path.join(folder, name), 'rb') as file:
+                    digest.update(file.read())
+    return digest.hexdigest()[:12]
+
+
+if 'DB_CACHE' not in os.environ:
+    os.environ['DB_CACHE'] = os.path.join(
+        ROOT, '.cache', 'db', _module_hash())
     os.makedirs(os.environ['DB_CACHE'], exist_ok=True)
 
 from trytond.pool import Pool  # noqa: E402

@@ -176,10 +176,12 @@ class ContractBilling(metaclass=PoolMeta):
             & (table.next_billing_date <= date)
             & table.state.in_(['running', 'closed']),
             order_by=[table.id])
+        statement, params = tuple(query)
         if backend.name == 'postgresql':
-            query.for_ = ('UPDATE', 'SKIP LOCKED')
+            # python-sql has no SKIP LOCKED
+            statement += ' FOR UPDATE SKIP LOCKED'
         cursor = transaction.connection.cursor()
-        cursor.execute(*query)
+        cursor.execute(statement, params)
         return cls.browse([i for i, in cursor])
 
     @classmethod
@@ -224,7 +226,9 @@ class ContractBilling(metaclass=PoolMeta):
         result = []
         while self.next_billing_date and self.next_billing_date <= date:
             start, end, billed_end = self.next_period()
-            invoice_date = self.next_billing_date
+            # dated on the run, not on the period: the ERP numbers invoices
+            # in date order, which a late or catch-up run would break
+            invoice_date = date
             invoice = self._get_invoice()
             invoice.invoice_date = invoice_date
             if not invoice.account:
@@ -267,7 +271,13 @@ class ContractBilling(metaclass=PoolMeta):
                 origin=line,
                 )
             invoice_line.on_change_invoice()
-            invoice_line.on_change_product()
+            try:
+                invoice_line.on_change_product()
+            except UserError as exception:
+                raise BillingError(gettext(
+                        'sale_subscription_contract.msg_billing_line_error',
+                        contract=self.rec_name,
+                        error=exception.message)) from exception
             unit_price = line.unit_price
             if billed_days < full_days:
                 # a contract ending within the period pays its days only

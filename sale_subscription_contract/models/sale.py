@@ -48,7 +48,8 @@ class Sale(SalespersonMixin, metaclass=PoolMeta):
         domain=[('company', '=', Eval('company', -1))],
         states={
             'readonly': Eval('state') != 'draft',
-            'required': Bool(Eval('has_recurring_lines')),
+            'required': (Bool(Eval('has_recurring_lines'))
+                & (Eval('state') != 'draft')),
             },
         help="The plan of the contract that confirming the sale creates.")
     subscription_start_date = fields.Date(
