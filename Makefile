@@ -33,7 +33,8 @@ chromium:
 
 demo: venv sao
 	$(PY) -m demo.build --database $(DEMO_DIR)/$(DEMO_DB).sqlite
-	$(PY) scripts/serve.py --db $(DEMO_DB) --uri sqlite:// --path $(DEMO_DIR) --port $(PORT) --announce
+	@echo "Back office: http://127.0.0.1:$(PORT)/  database: $(DEMO_DB)  login: admin  password: admin"
+	$(PY) scripts/serve.py --db $(DEMO_DIR)/$(DEMO_DB).sqlite --port $(PORT)
 
 test: venv sao chromium
 	bash scripts/run_tests.sh

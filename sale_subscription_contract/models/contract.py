@@ -91,6 +91,17 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
         for field in [cls.salesperson, cls.sales_team]:
             field.states = {'readonly': Eval('state') == 'closed'}
         cls._transitions |= {('closed', 'running')}
+        # on a plan, the billing run owns the invoice dates and a running
+        # contract goes back to draft only by closing and reopening it
+        cls.next_invoice_date.states = {
+            **cls.next_invoice_date.states,
+            'invisible': (cls.next_invoice_date.states.get('invisible', False)
+                | Bool(Eval('plan'))),
+            }
+        cls._buttons['draft']['invisible'] = (
+            cls._buttons['draft']['invisible']
+            | ((Eval('state') == 'running') & Bool(Eval('plan'))))
+        cls._buttons['draft'].setdefault('depends', []).append('plan')
         cls._buttons.update({
                 'close_wizard': {
                     'invisible': ~Eval('state').in_(['running', 'paused']),
