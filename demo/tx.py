@@ -23,6 +23,7 @@ def in_transaction(database, func, user=0, context=None, commit=True):
                 continue
             except Exception:
                 transaction.rollback()
+                transaction.tasks.clear()
                 raise
             if commit:
                 transaction.commit()

@@ -115,6 +115,7 @@ def pytest_pyfunc_call(pyfuncitem):
         for name in pyfuncitem._fixtureinfo.argnames}
 
     def run():
+        Transaction().tasks.clear()  # only this test's tasks are run
         pool = Pool()
         Company = pool.get('company.company')
         User = pool.get('res.user')

@@ -224,7 +224,13 @@ def open_record(page, row_text):
         has_text=re.compile(r'^\s*All\b'))
     if all_tab.count():
         all_tab.click()
-    tab.locator('.treeview tbody tr', has_text=row_text).first.dblclick()
+        # the list reloads: wait until the "All" tab is the active one
+        tab.locator('.tab-domain li.active a[role=tab]').filter(
+            has_text=re.compile(r'^\s*All\b')).wait_for()
+        page.wait_for_load_state('networkidle')
+    row = tab.locator('.treeview tbody tr', has_text=row_text).first
+    row.wait_for()
+    row.dblclick()
     tab.locator('.form-label').first.wait_for()
     return tab
 

@@ -78,3 +78,30 @@ def test_confirmed_quotation_creates_one_contract_and_bills_monthly(env):
             datetime.date(2026, 3, 15))
     assert invoices == [] and errors == {}
     assert Invoice.search_count([('party', '=', party.id)]) == 4
+
+
+def test_quotation_report_shows_the_three_totals(env):
+    import io
+    import zipfile
+    plan = monthly_plan(env)
+    products = make_catalogue(env)
+    party = customer(env)
+    with env.on(datetime.date(2026, 1, 15)):
+        sale = make_sale(env, party, plan, [
+                (products['seat'], 3),
+                (products['backup'], 1),
+                (products['setup'], 1),
+                ], sale_date=datetime.date(2026, 1, 15))
+        env.get('sale.sale').quote([sale])
+        Report = env.get('sale.sale.subscription_quotation', type='report')
+        extension, content, _, name = Report.execute([sale.id], {})
+    if extension == 'odt':
+        with zipfile.ZipFile(io.BytesIO(content)) as odt:
+            text = odt.read('content.xml').decode()
+    else:
+        assert extension == 'fodt'
+        text = bytes(content).decode()
+    # the customer reads German: amounts as on the invoices, to the cent
+    for amount in ['118,63', '177,31', '295,94', '89,70', '149,00']:
+        assert amount in text, amount
+    assert "Cloud-Arbeitsplatz" in text and "Einrichtung" in text

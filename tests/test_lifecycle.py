@@ -84,7 +84,9 @@ def test_close_at_period_end_stops_invoicing_after_the_paid_period(env):
     assert (event.kind, event.date, event.mrr_after) == (
         'reactivation', D(2026, 6, 20), Decimal('59.80'))
     invoice, = bill(env, contract, D(2026, 6, 20))
-    assert invoice.invoice_date == D(2026, 6, 15)
+    assert invoice.invoice_date == D(2026, 6, 20)
+    assert max(p.start_date for p in Contract(contract.id).periods) == D(
+        2026, 6, 15)
 
 
 def _external():

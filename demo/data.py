@@ -1,0 +1,96 @@
+"Names, places and the catalogue the demo database is built from"
+
+# (name, monthly list price, per seat, VAT key)
+SERVICES = [
+    ("Cloud-Arbeitsplatz", '29.90', True, 'vat19'),
+    ("Office-Paket Business", '12.50', True, 'vat19'),
+    ("E-Mail-Postfach", '4.90', True, 'vat19'),
+    ("CRM Team", '24.90', True, 'vat19'),
+    ("Backup 100 GB", '9.99', False, 'vat19'),
+    ("Webhosting Pro", '14.90', False, 'vat19'),
+    ("Managed Firewall", '49.00', False, 'vat19'),
+    ("Buchhaltung Online", '39.00', False, 'vat19'),
+    ("Support-Flatrate", '99.00', False, 'vat19'),
+    ("Cloud-Speicher privat 2 TB", '9.99', False, 'vat19'),
+    ("E-Paper-Abo", '19.90', False, 'vat7'),
+    ]
+# the weekly price of the newspaper, sold to private customers only
+EPAPER_WEEKLY = '4.90'
+B2C_SERVICES = ["E-Paper-Abo", "Cloud-Speicher privat 2 TB"]
+
+ONE_TIME = [
+    ("Einrichtung", '149.00', 0.7),
+    ("Schulung (halber Tag)", '490.00', 0.3),
+    ("Datenmigration", '890.00', 0.2),
+    ]
+
+# (key, name, freq, interval, extra values, share among business sales)
+PLANS = [
+    ('weekly', "Wöchentlich", 'weekly', 1, {}, 0),
+    ('monthly', "Monatlich", 'monthly', 1, {}, 50),
+    ('bimonthly', "Alle 2 Monate", 'monthly', 2, {}, 8),
+    ('yearly', "Jährlich", 'yearly', 1, {}, 15),
+    ('arrears', "Monatlich nachträglich", 'monthly', 1,
+        {'billing_timing': 'arrears'}, 10),
+    ('fixed', "Jahresvertrag 12 Monate", 'monthly', 1,
+        {'duration': 'fixed', 'duration_periods': 12,
+            'customer_can_close': False}, 17),
+    ]
+
+EMPLOYEES = [
+    ("Anna Schmidt", "Team Nord"),
+    ("Jonas Becker", "Team Nord"),
+    ("Leonie Wagner", "Team Süd"),
+    ("Maximilian Huber", "Team Süd"),
+    ("Sophie Keller", "Team Süd"),
+    ]
+
+SURNAMES = [
+    "Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner",
+    "Becker", "Schulz", "Hoffmann", "Schäfer", "Koch", "Bauer", "Richter",
+    "Klein", "Wolf", "Schröder", "Neumann", "Schwarz", "Zimmermann",
+    "Braun", "Krüger", "Hofmann", "Hartmann", "Lange", "Schmitt", "Werner",
+    "Krause", "Meier", "Lehmann", "Köhler", "Herrmann", "König", "Walter",
+    ]
+FIRST_NAMES = [
+    "Lukas", "Mia", "Felix", "Emma", "Paul", "Hannah", "Elias", "Lea",
+    "Jonas", "Lina", "Noah", "Clara", "Ben", "Marie", "Finn", "Laura",
+    ]
+TRADES = [
+    "Steuerberatung", "Architekten", "Logistik", "Zahnarztpraxis",
+    "Immobilien", "Elektrotechnik", "Metallbau", "Werbeagentur",
+    "Ingenieurbüro", "Bäckerei", "Autohaus", "Rechtsanwälte", "Druckerei",
+    "Physiotherapie", "Gartenbau", "IT-Service", "Versicherungsmakler",
+    ]
+LEGAL_FORMS = ["GmbH", "GmbH & Co. KG", "KG", "e.K.", "AG", "OHG", "UG"]
+
+# (postal code, city)
+DE_CITIES = [
+    ("10115", "Berlin"), ("20095", "Hamburg"), ("80331", "München"),
+    ("50667", "Köln"), ("60311", "Frankfurt am Main"), ("70173", "Stuttgart"),
+    ("40213", "Düsseldorf"), ("04109", "Leipzig"), ("44135", "Dortmund"),
+    ("28195", "Bremen"), ("01067", "Dresden"), ("30159", "Hannover"),
+    ("90402", "Nürnberg"), ("48143", "Münster"), ("69117", "Heidelberg"),
+    ]
+STREETS = [
+    "Hauptstraße", "Bahnhofstraße", "Gartenweg", "Schillerstraße",
+    "Goethestraße", "Lindenallee", "Industriestraße", "Marktplatz",
+    ]
+# (country code, country name, language, postal code, city, street,
+# company names)
+EU_CUSTOMERS = [
+    ('AT', "Austria", 'de', "1010", "Wien", "Kärntner Straße",
+        ["Alpen Consulting GmbH", "Donau Handel GmbH", "Steirer Bau KG"]),
+    ('NL', "Netherlands", 'en', "1012 AB", "Amsterdam", "Damrak",
+        ["Van Dijk Logistics B.V.", "Dutch Design Studio B.V."]),
+    ('FR', "France", 'en', "75002", "Paris", "Rue de la Paix",
+        ["Dupont Conseil SARL", "Atelier Lumière SAS"]),
+    ('BE', "Belgium", 'en', "1000", "Bruxelles", "Rue Neuve",
+        ["Brussels Analytics SPRL"]),
+    ('IT', "Italy", 'en', "20121", "Milano", "Via Dante",
+        ["Rossi Software S.r.l.", "Bianchi Moda S.p.A."]),
+    ('ES', "Spain", 'en', "28013", "Madrid", "Calle Mayor",
+        ["García Ingeniería S.L."]),
+    ('PL', "Poland", 'en', "00-001", "Warszawa", "ul. Marszałkowska",
+        ["Kowalski Systemy Sp. z o.o."]),
+    ]
