@@ -15,6 +15,8 @@ from decimal import Decimal
 
 BATCH_SIZE = 25
 RETRIES = 200
+# the locks Tryton asked for while billing, reused by the next batches
+_LOCKS = {}
 
 
 def parse_args(argv=None):
@@ -42,11 +44,17 @@ def main(argv=None):
     return bill(options)
 
 
-def in_transaction(database, func, context):
-    "Call func() in a committed transaction, restarting it when asked to"
+def in_transaction(database, func, context, extras=None):
+    """Call func() in a committed transaction, restarting it when asked to.
+
+    extras keeps what Tryton asked to lock from the start (the invoice and
+    move sequences): passing the same dict for every batch takes these
+    locks up front instead of doing each batch's work again.
+    """
     from trytond import backend
     from trytond.transaction import Transaction, TransactionError
-    extras, attempt = {}, 0
+    extras = {} if extras is None else extras
+    attempt = 0
     while True:
         try:
             with Transaction().start(database, 0, context=context,
@@ -133,7 +141,7 @@ def _bill_batch(database, context, ids, date, totals, errors):
             return (len(contracts) - len(failed), len(invoices),
                 sum((i.total_amount for i in invoices), Decimal(0)),
                 [(c.rec_name, m) for c, m in failed.items()])
-        return in_transaction(database, bill, context)
+        return in_transaction(database, bill, context, extras=_LOCKS)
     try:
         results = [run(ids)]
     except Exception:

@@ -53,7 +53,7 @@ def test_demo_builds_and_serves_a_login(tmp_path):
         env=clean_env())
     try:
         request = urllib.request.Request(
-            f'http://127.0.0.1:{port}/{name}/',
+            f'http://127.0.0.1:{port}/{name}/rpc/',
             data=json.dumps({'id': 1, 'method': 'common.db.login',
                     'params': ['admin', {'password': 'admin'}]}).encode(),
             headers={'Content-Type': 'application/json'})

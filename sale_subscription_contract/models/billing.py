@@ -195,32 +195,29 @@ class ContractBilling(metaclass=PoolMeta):
         """
         pool = Pool()
         Invoice = pool.get('account.invoice')
-        InvoiceLine = pool.get('account.invoice.line')
         Period = pool.get('sale.subscription.period')
 
-        invoices, lines, periods, billed, errors = [], [], [], [], {}
+        invoices, periods, billed, errors = [], [], [], {}
         for contract in contracts:
             try:
                 prepared = contract._prepare_invoices(date)
             except UserError as exception:
                 errors[contract] = exception.message
                 continue
-            for invoice, invoice_lines, period in prepared:
+            for invoice, period in prepared:
                 invoices.append(invoice)
-                lines.extend(invoice_lines)
                 periods.append(period)
             billed.append(contract)
+        # saved with their lines: the ERP computes the taxes once on save
         Invoice.save(invoices)
-        InvoiceLine.save(lines)
         Period.save(periods)
         cls.save(billed)
-        Invoice.update_taxes(invoices)
         with Transaction().set_context(_skip_warnings=True):
             Invoice.post(invoices)
         return invoices, errors
 
     def _prepare_invoices(self, date):
-        "Return [(invoice, lines, period)] for the periods due up to date"
+        "Return [(invoice, period)] for the periods due up to date"
         pool = Pool()
         Period = pool.get('sale.subscription.period')
         result = []
@@ -237,12 +234,12 @@ class ContractBilling(metaclass=PoolMeta):
                         '.msg_billing_missing_receivable',
                         contract=self.rec_name,
                         party=invoice.party.rec_name))
-            lines = self._get_period_invoice_lines(
+            invoice.lines = self._get_period_invoice_lines(
                 invoice, start, end, billed_end)
             period = Period(
                 subscription=self, start_date=start, end_date=billed_end,
                 invoice_date=invoice_date, invoice=invoice)
-            result.append((invoice, lines, period))
+            result.append((invoice, period))
             self.billing_index = (self.billing_index or 0) + 1
             self.update_next_billing_date()
         return result
