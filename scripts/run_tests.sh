@@ -25,9 +25,15 @@ then
     $PY - "$PG_URI" <<'PYEOF'
 import sys, psycopg
 conn = psycopg.connect(sys.argv[1] + "postgres", autocommit=True)
-conn.cursor().execute('DROP DATABASE IF EXISTS test_subscription_contract')
+cursor = conn.cursor()
+# the suite's database and the templates Tryton's test cache made last time
+cursor.execute("SELECT datname FROM pg_database "
+    "WHERE datname LIKE 'test-%' OR datname LIKE 'test\\_%'")
+for name, in cursor.fetchall():
+    cursor.execute(f'DROP DATABASE "{name}"')
 PYEOF
-    TRYTOND_DATABASE_URI=$PG_URI DB_NAME=test_subscription_contract DB_CACHE= \
+    TRYTOND_DATABASE_URI=$PG_URI DB_NAME=test_subscription_contract \
+        DB_CACHE=${PG_URI%/} \
         $PY -m pytest -q -p no:cacheprovider tests || status=1
 elif [ "${CI:-}" = "true" ]; then
     echo "CI=true: PostgreSQL is required" >&2

@@ -23,10 +23,8 @@ def test_erp_scenario_with_module(scenario):
     env = dict(os.environ)
     if env.get('DB_NAME') != ':memory:':
         env['DB_NAME'] = 'test_erp_scenarios'
-    env['DB_CACHE'] = os.path.join(ROOT, '.cache', 'db-erp')
-    if '://' in env.get('TRYTOND_DATABASE_URI', '') and not env[
-            'TRYTOND_DATABASE_URI'].startswith('sqlite'):
-        env['DB_CACHE'] = ''
+    if '://' not in env.get('DB_CACHE', ''):
+        env['DB_CACHE'] = os.path.join(ROOT, '.cache', 'db-erp')
     run = subprocess.run(
         [sys.executable, os.path.join(ROOT, 'tests', 'erp_scenarios.py'),
             scenario],
