@@ -336,7 +336,12 @@ class Simulation:
         if quantity != line.quantity:
             Line.write([line], {'quantity': quantity})
 
-    def close(self, contract_id, reason, at_term_end=False):
+    def end_terms(self):
+        from trytond.pool import Pool
+        pool = Pool()
+        pool.get('sale.subscription').end_finished(pool.get('ir.date').today())
+
+    def close(self, contract_id, reason):
         from trytond.pool import Pool
         pool = Pool()
         Contract = pool.get('sale.subscription')
@@ -344,10 +349,9 @@ class Simulation:
         contract = Contract(contract_id)
         if contract.state != 'running':
             return
-        end = (contract.end_date if at_term_end
-            else contract.close_end_date('period_end'))
-        Contract.close_contracts(
-            [contract], Reason(self.ids['reasons'][reason]), end)
+        Contract.close_contracts([contract], Reason(
+                self.ids['reasons'][reason]),
+            contract.close_end_date('period_end'))
 
     def bill(self, until):
         """The daily billing run for each day up to until that has due
@@ -412,10 +416,10 @@ class Simulation:
         reasons = ['too_expensive', 'missing_features', 'competitor',
             'not_needed', 'unpaid', 'other']
         for contract, plan, end in self.run(self.running_contracts):
-            if plan == 'fixed' and end and end <= last:
-                # a fixed term ends: it is closed on its last day
-                events.append((max(end, month), 1, self.close,
-                        (contract, 'not_needed', True)))
+            if plan == 'fixed' and end and end < last:
+                # a fixed term ends: the module closes it the day after
+                events.append((max(end + datetime.timedelta(days=1), month),
+                        1, self.end_terms, ()))
                 continue
             roll = rng.random()
             if roll < 0.025:

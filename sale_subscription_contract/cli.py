@@ -103,6 +103,8 @@ def bill(options):
         def due():
             date = options.date or Date.today()
             Contract.check_billing_date(Company(company_id), date)
+            # fixed terms that ended: their last periods are still billed
+            Contract.end_finished(date)
             return date, Contract.due_contract_ids(date)
         try:
             date, ids = in_transaction(options.database, due, context)

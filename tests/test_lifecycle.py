@@ -138,3 +138,22 @@ def test_upsell_downgrade_and_close_are_logged(env):
         ('churn', D(2026, 7, 2), Decimal('120.00'), Decimal('0')),
         ]
     assert sum(e.mrr_change for e in contract.mrr_events) == 0
+
+
+def test_fixed_term_contract_ends_by_itself(env):
+    Contract = env.get('sale.subscription')
+    plan = create_plan(env.company, "3 Monate", 'monthly',
+        duration='fixed', duration_periods=3)
+    products = make_catalogue(env)
+    contract = start(env, plan, D(2026, 1, 31), [(products['seat'], 1)])
+    assert contract.end_date == D(2026, 4, 29)
+    assert len(bill(env, contract, D(2026, 6, 1))) == 3
+    with env.on(D(2026, 4, 29)):
+        assert Contract.end_finished(D(2026, 4, 29)) == []
+    with env.on(D(2026, 4, 30)):
+        ended, = Contract.end_finished(D(2026, 4, 30))
+    contract = Contract(contract.id)
+    assert contract.state == 'closed' and contract.close_reason is None
+    churn = contract.mrr_events[0]
+    assert (churn.kind, churn.date, churn.mrr_after) == (
+        'churn', D(2026, 4, 30), Decimal(0))

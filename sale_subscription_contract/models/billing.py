@@ -311,6 +311,7 @@ class ContractBilling(metaclass=PoolMeta):
         if company is None:
             return
         cls.check_billing_date(Company(company), date)
+        cls.end_finished(date)
         for ids in grouped_slice(cls.due_contract_ids(date), BATCH_SIZE):
             cls.__queue__.bill_batch(cls.browse(list(ids)), date)
 

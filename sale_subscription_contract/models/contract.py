@@ -295,6 +295,19 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
                 kind='churn', close_reason=reason)
 
     @classmethod
+    def end_finished(cls, date):
+        "Close the fixed-term contracts whose last day is before date"
+        contracts = cls.search([
+                ('plan', '!=', None),
+                ('state', '=', 'running'),
+                ('end_date', '<', date),
+                ('company', '=', Transaction().context.get('company')),
+                ])
+        for contract in contracts:
+            cls.close_contracts([contract], None, contract.end_date)
+        return contracts
+
+    @classmethod
     @ModelView.button
     def reopen(cls, contracts):
         "Reopen closed contracts; logged as a transition and an MRR event"
