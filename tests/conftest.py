@@ -77,9 +77,13 @@ class Env:
         self.pool = Pool()
         self.company = company
         Tax = self.pool.get('account.tax')
-        self.taxes = {t.name: t for t in Tax.search([])}
+        self.taxes = {t.name: t for t in Tax.search(
+                [('company', '=', company.id)])}
         TaxRule = self.pool.get('account.tax.rule')
-        self.eu_rule, = TaxRule.search([('name', '=', "EU Reverse Charge")])
+        self.eu_rule, = TaxRule.search([
+                ('name', '=', "EU Reverse Charge"),
+                ('company', '=', company.id),
+                ])
 
     def get(self, name, type='model'):
         return self.pool.get(name, type=type)

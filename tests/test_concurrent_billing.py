@@ -2,10 +2,10 @@
 every period exactly once (PostgreSQL: rows are claimed with SKIP LOCKED and
 the period key is unique)."""
 import datetime
-from decimal import Decimal
 import os
 import subprocess
 import sys
+from decimal import Decimal
 
 import pytest
 
@@ -14,6 +14,7 @@ from demo.company import create_customer, create_plan, create_product
 from demo.tx import in_transaction
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, USER
+from trytond.transaction import Transaction
 
 D = datetime.date
 CONTRACTS = 30
@@ -22,21 +23,21 @@ pytestmark = pytest.mark.skipif(
     backend_name() != 'postgresql', reason="needs PostgreSQL")
 
 
-def create_contracts(company_id):
-    pool = Pool()
-    Contract = pool.get('sale.subscription')
-    Category = pool.get('product.category')
-    Company = pool.get('company.company')
-    company = Company(company_id)
-    plan = create_plan(company, "Parallel monatlich", 'monthly')
-    category, = Category.search([('name', '=', "Software-Abos")], limit=1) \
-        or [None]
-    if category is None:
-        from demo.company import create_category
-        Tax = pool.get('account.tax')
-        tax, = Tax.search([('name', '=', "USt 19 %")])
-        category = create_category(company, {'vat19': tax})
-    product = create_product(category, "Parallel-Dienst", '19.99')
+def create_contracts():
+    """A company of its own (its invoice sequence must not meet the other
+    tests' dates) with CONTRACTS monthly contracts due since January"""
+    from demo.company import create_category, setup_company
+    company, taxes = setup_company(2026, 2026)
+    with Transaction().set_context(company=company.id,
+            companies=[company.id]):
+        plan = create_plan(company, "Parallel monatlich", 'monthly')
+        category = create_category(company, taxes)
+        product = create_product(category, "Parallel-Dienst", '19.99')
+        return company.id, _contracts(company, plan, product)
+
+
+def _contracts(company, plan, product):
+    Contract = Pool().get('sale.subscription')
     contracts = []
     for i in range(CONTRACTS):
         party = create_customer(f"Parallel Kunde {i}")
@@ -57,12 +58,8 @@ def create_contracts(company_id):
 
 
 def test_two_runs_at_once_invoice_each_period_once(database, tmp_path):
-    def company():
-        return Pool().get('company.company').search([], limit=1)[0].id
-    company_id = in_transaction(DB_NAME, company, user=USER)
+    company_id, ids = in_transaction(DB_NAME, create_contracts, user=USER)
     context = {'company': company_id, 'companies': [company_id]}
-    ids = in_transaction(DB_NAME, lambda: create_contracts(company_id),
-        user=USER, context=context)
 
     config = tmp_path / 'trytond.conf'
     config.write_text(
