@@ -181,6 +181,25 @@ class Simulation:
             for name, price, _ in data.ONE_TIME}
         ids['reasons'] = {r.code: r.id for r in Reason.search([])}
         self.sales_force(company)
+        self.quotation_templates(company)
+
+    def quotation_templates(self, company):
+        "Ready-made offers from the catalogue, for quotations in the demo"
+        from trytond.pool import Pool
+        Template = Pool().get('sale.subscription.quotation_template')
+        ids = self.ids
+        products = {**ids['services'], **ids['one_time']}
+        templates = []
+        for (name, plan, validity, confirmation, lines, options,
+                terms) in data.QUOTATION_TEMPLATES:
+            templates.append(Template(name=name, company=company,
+                    plan=ids['plans'][plan], validity_days=validity,
+                    online_confirmation=confirmation, terms=terms,
+                    lines=[{'product': products[p], 'quantity': q}
+                        for p, q in lines],
+                    options=[{'product': products[p], 'quantity': q}
+                        for p, q in options]))
+        Template.save(templates)
 
     def sales_force(self, company):
         from trytond.pool import Pool

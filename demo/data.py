@@ -37,6 +37,24 @@ PLANS = [
             'customer_can_close': False}, 17),
     ]
 
+# quotation templates: (name, plan key, validity in days, online
+# confirmation, lines (product, quantity), optional products, terms)
+QUOTATION_TEMPLATES = [
+    ("Starter-Paket Cloud", 'monthly', 30, 'signature',
+        [("Cloud-Arbeitsplatz", 5), ("E-Mail-Postfach", 5),
+            ("Backup 100 GB", 1), ("Einrichtung", 1)],
+        [("Schulung (halber Tag)", 1)],
+        "Monatlich kündbar zum Ende des Abrechnungszeitraums. "
+        "Es gelten unsere Allgemeinen Geschäftsbedingungen."),
+    ("Business-Komplett Jahresvertrag", 'fixed', 14, 'both',
+        [("Office-Paket Business", 10), ("CRM Team", 10),
+            ("Managed Firewall", 1), ("Support-Flatrate", 1),
+            ("Einrichtung", 1), ("Datenmigration", 1)],
+        [("Schulung (halber Tag)", 2), ("Buchhaltung Online", 1)],
+        "Laufzeit 12 Monate, danach monatlich kündbar. "
+        "Es gelten unsere Allgemeinen Geschäftsbedingungen."),
+    ]
+
 EMPLOYEES = [
     ("Anna Schmidt", "Team Nord"),
     ("Jonas Becker", "Team Nord"),

@@ -8,8 +8,10 @@ from trytond.modules.account.tax import TaxableMixin
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
+from trytond.transaction import Transaction
 
-from .exceptions import RecurringLineError
+from .exceptions import QuotationExpiredError, RecurringLineError
+from .quotation_template import CONFIRMATIONS
 from .sales_team import SalespersonMixin
 
 
@@ -61,6 +63,27 @@ class Sale(SalespersonMixin, metaclass=PoolMeta):
         help="The first day of the contract; empty for the sale date.")
     subscriptions = fields.One2Many(
         'sale.subscription', 'origin_sale', "Contracts", readonly=True)
+    quotation_template = fields.Many2One(
+        'sale.subscription.quotation_template', "Quotation Template",
+        ondelete='SET NULL',
+        domain=[('company', '=', Eval('company', -1))],
+        states={
+            'readonly': Eval('state') != 'draft',
+            },
+        help="Choosing a template fills the quotation with its plan, lines, "
+        "optional products, validity and terms.")
+    online_confirmation = fields.Selection(
+        [(None, "")] + CONFIRMATIONS, "Online Confirmation", sort=False,
+        states={
+            'readonly': Eval('state') != 'draft',
+            },
+        help="How the customer confirms the quotation online.")
+    options = fields.One2Many(
+        'sale.sale.option', 'sale', "Options Offered",
+        states={
+            'readonly': Eval('state') != 'draft',
+            },
+        help="Products offered but not included; the customer may add them.")
     has_recurring_lines = fields.Function(
         fields.Boolean("Has Recurring Lines"),
         'on_change_with_has_recurring_lines')
@@ -82,6 +105,56 @@ class Sale(SalespersonMixin, metaclass=PoolMeta):
             help="What the customer pays at the start: the one-time lines "
             "and, when billed in advance, the first period."),
         'get_subscription_amounts')
+
+    @fields.depends('quotation_template', 'state', 'company', 'party',
+        'invoice_party', 'currency', 'sale_date', 'lines', 'options',
+        'subscription_plan', 'quotation_validity', 'comment',
+        'online_confirmation')
+    def on_change_quotation_template(self):
+        if self.quotation_template and self.state == 'draft':
+            self.apply_template(self.quotation_template)
+
+    def apply_template(self, template):
+        "Fill the quotation from template; its lines replace the sale's"
+        self.quotation_template = template
+        if template.plan:
+            self.subscription_plan = template.plan
+        if template.validity is not None:
+            # the ERP's own validity: quotation_expire and the cron that
+            # cancels expired quotations work unchanged
+            self.quotation_validity = template.validity
+        self.online_confirmation = template.online_confirmation
+        # the customer reads the terms and descriptions in their language
+        language = (self.party.lang.code
+            if self.party and self.party.lang else None)
+        with Transaction().set_context(language=language):
+            template = template.__class__(template.id)
+            if template.terms:
+                self.comment = template.terms
+            self.lines = [l.get_sale_line(self) for l in template.lines]
+            self.options = [o.get_sale_option(self) for o in template.options]
+
+    @classmethod
+    def confirm(cls, sales):
+        for sale in sales:
+            sale.check_quotation_expire()
+        super().confirm(sales)
+
+    def check_quotation_expire(self):
+        # the ERP only compares the sale date with the expiry, and a
+        # quotation may carry an earlier sale date: refuse by today's date
+        pool = Pool()
+        Date = pool.get('ir.date')
+        Lang = pool.get('ir.lang')
+        if self.state != 'quotation' or not self.quotation_expire:
+            return
+        with Transaction().set_context(company=self.company.id):
+            today = Date.today()
+        if today > self.quotation_expire:
+            raise QuotationExpiredError(gettext(
+                    'sale_subscription_contract.msg_sale_quotation_expired',
+                    sale=self.rec_name,
+                    date=Lang.get().strftime(self.quotation_expire)))
 
     @fields.depends('lines')
     def on_change_with_has_recurring_lines(self, name=None):
