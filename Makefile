@@ -9,7 +9,7 @@ DEMO_DB ?= demo
 DEMO_DIR := $(CURDIR)/var
 PG_URI ?= postgresql://postgres@127.0.0.1:5432/
 
-.PHONY: demo test venv sao chromium serve clean
+.PHONY: demo demo-rebuild test venv sao chromium serve clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,20 @@ sao:
 chromium:
 	bash scripts/ensure_chromium.sh
 
-demo: venv sao
-	$(PY) -m demo.build --database $(DEMO_DIR)/$(DEMO_DB).sqlite
+DEMO_CUSTOMERS ?= 200
+DEMO_MONTHS ?= 24
+
+# built once (it runs 24 months of sales and billing through the real
+# code); `make demo-rebuild` starts it over
+$(DEMO_DIR)/$(DEMO_DB).sqlite:
+	$(MAKE) venv
+	$(PY) -m demo.build --database $@ --customers $(DEMO_CUSTOMERS) --months $(DEMO_MONTHS)
+
+demo-rebuild:
+	rm -f $(DEMO_DIR)/$(DEMO_DB).sqlite
+	$(MAKE) demo
+
+demo: venv sao $(DEMO_DIR)/$(DEMO_DB).sqlite
 	@echo "Back office: http://127.0.0.1:$(PORT)/  database: $(DEMO_DB)  login: admin  password: admin"
 	$(PY) scripts/serve.py --db $(DEMO_DIR)/$(DEMO_DB).sqlite --port $(PORT)
 
