@@ -29,3 +29,7 @@ class BillingDateError(UserError):
 
 class BillingError(UserError):
     pass
+
+
+class PreviewError(UserError):
+    pass
