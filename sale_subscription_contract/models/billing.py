@@ -107,7 +107,11 @@ class ContractBilling(metaclass=PoolMeta):
 
         billed_end is before end when the contract ends within the period.
         """
-        period = self.plan.period(self.start_date, self.billing_index or 0)
+        return self.period_at(self.billing_index or 0)
+
+    def period_at(self, index):
+        "Return (start, end, billed_end) of the period at index or None"
+        period = self.plan.period(self.start_date, index)
         if period is None:
             return None
         start, end = period
@@ -226,16 +230,8 @@ class ContractBilling(metaclass=PoolMeta):
             # dated on the run, not on the period: the ERP numbers invoices
             # in date order, which a late or catch-up run would break
             invoice_date = date
-            invoice = self._get_invoice()
-            invoice.invoice_date = invoice_date
-            if not invoice.account:
-                raise BillingError(gettext(
-                        'sale_subscription_contract'
-                        '.msg_billing_missing_receivable',
-                        contract=self.rec_name,
-                        party=invoice.party.rec_name))
-            invoice.lines = self._get_period_invoice_lines(
-                invoice, start, end, billed_end)
+            invoice = self._get_period_invoice(
+                start, end, billed_end, invoice_date)
             period = Period(
                 subscription=self, start_date=start, end_date=billed_end,
                 invoice_date=invoice_date, invoice=invoice)
@@ -243,6 +239,20 @@ class ContractBilling(metaclass=PoolMeta):
             self.billing_index = (self.billing_index or 0) + 1
             self.update_next_billing_date()
         return result
+
+    def _get_period_invoice(self, start, end, billed_end, invoice_date):
+        "Return the unsaved invoice of a period with its lines"
+        invoice = self._get_invoice()
+        invoice.invoice_date = invoice_date
+        if not invoice.account:
+            raise BillingError(gettext(
+                    'sale_subscription_contract'
+                    '.msg_billing_missing_receivable',
+                    contract=self.rec_name,
+                    party=invoice.party.rec_name))
+        invoice.lines = self._get_period_invoice_lines(
+            invoice, start, end, billed_end)
+        return invoice
 
     def _get_period_invoice_lines(self, invoice, start, end, billed_end):
         pool = Pool()

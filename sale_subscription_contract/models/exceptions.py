@@ -33,3 +33,7 @@ class BillingError(UserError):
 
 class QuotationExpiredError(UserError):
     pass
+
+
+class PreviewError(UserError):
+    pass
