@@ -218,21 +218,34 @@ def open_menu(page, path):
 
 
 def open_record(page, row_text):
+    """Open the record from the list (the default tab lists running
+    contracts); a double-click that lands while the list reloads opens an
+    empty form, so it is retried"""
     tab = page.locator('.tab-pane.active')
-    # the default filter tab may hide the record (e.g. "Draft")
-    all_tab = tab.locator('.tab-domain a[role=tab]').filter(
-        has_text=re.compile(r'^\s*All\b'))
-    if all_tab.count():
-        all_tab.click()
-        # the list reloads: wait until the "All" tab is the active one
-        tab.locator('.tab-domain li.active a[role=tab]').filter(
-            has_text=re.compile(r'^\s*All\b')).wait_for()
+    for _ in range(3):
+        row = tab.locator('.treeview tbody tr', has_text=row_text).first
+        row.wait_for()
         page.wait_for_load_state('networkidle')
-    row = tab.locator('.treeview tbody tr', has_text=row_text).first
-    row.wait_for()
-    row.dblclick()
-    tab.locator('.form-label').first.wait_for()
-    return tab
+        row.dblclick()
+        tab.locator('.form-label').first.wait_for()
+        page.wait_for_load_state('networkidle')
+        if _record_loaded(tab):
+            return tab
+        # back to the list and try again
+        tab.locator('button[title^="Switch"]').first.click()
+    raise AssertionError(f"could not open the record {row_text!r}")
+
+
+def _record_loaded(tab, timeout=10):
+    "Whether the form shows a record (its counter reads 1/N, not _/N)"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        counter = tab.locator('.navbar-text .badge').first
+        text = counter.inner_text() if counter.count() else ''
+        if text and not text.strip().startswith('_'):
+            return True
+        time.sleep(0.3)
+    return False
 
 
 def same_value(shown, expected):
