@@ -15,7 +15,6 @@ def create_company(name="Abo Software GmbH"):
     pool = Pool()
     Currency = pool.get('currency.currency')
     Rate = pool.get('currency.currency.rate')
-    Country = pool.get('country.country')
     Party = pool.get('party.party')
     Company = pool.get('company.company')
     User = pool.get('res.user')

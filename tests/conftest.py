@@ -7,7 +7,6 @@ as for Tryton's own tests; `make test` runs the suite once for each.
 """
 import contextlib
 import hashlib
-import datetime
 import os
 import sys
 from unittest.mock import patch

@@ -64,3 +64,23 @@ def months(start, count):
         if month > 12:
             year, month = year + 1, 1
     return dates
+
+
+def start_contract(env, plan, date, lines):
+    "The contract a customer gets by confirming a quotation on date"
+    Contract = env.get('sale.subscription')
+    with env.on(date):
+        sale = confirm(env, make_sale(env, customer(env), plan, lines,
+                sale_date=date))
+    contract, = Contract.search([('origin_sale', '=', sale.id)])
+    return contract
+
+
+def bill(env, contract, date):
+    "Run the billing of contract on date; return the invoices it made"
+    Contract = env.get('sale.subscription')
+    with env.on(date):
+        invoices, errors = Contract.bill(
+            Contract.claim([contract.id], date), date)
+    assert not errors
+    return invoices

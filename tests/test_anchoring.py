@@ -4,28 +4,14 @@ import datetime
 from decimal import Decimal
 
 from demo.company import create_plan
-from helpers import confirm, customer, make_catalogue, make_sale
+from helpers import bill, make_catalogue, start_contract
 
 D = datetime.date
 
 
-def start_contract(env, plan, start, lines=None):
-    Contract = env.get('sale.subscription')
+def start_seat_contract(env, plan, start):
     products = make_catalogue(env)
-    with env.on(start):
-        sale = confirm(env, make_sale(env, customer(env), plan,
-                lines or [(products['seat'], 1)], sale_date=start))
-    contract, = Contract.search([('origin_sale', '=', sale.id)])
-    return contract
-
-
-def bill(env, contract, date):
-    Contract = env.get('sale.subscription')
-    with env.on(date):
-        invoices, errors = Contract.bill(
-            Contract.claim([contract.id], date), date)
-    assert not errors
-    return invoices
+    return start_contract(env, plan, start, [(products['seat'], 1)])
 
 
 def period_starts(contract):
@@ -34,7 +20,7 @@ def period_starts(contract):
 
 def test_monthly_from_31_january_over_13_months(env):
     plan = create_plan(env.company, "Monatlich", 'monthly')
-    contract = start_contract(env, plan, D(2026, 1, 31))
+    contract = start_seat_contract(env, plan, D(2026, 1, 31))
     invoices = bill(env, contract, D(2027, 1, 31))
     assert len(invoices) == 13
     assert period_starts(contract) == [
@@ -52,7 +38,7 @@ def test_monthly_from_31_january_over_13_months(env):
 
 def test_monthly_from_29_february_in_a_leap_year(env):
     plan = create_plan(env.company, "Monatlich", 'monthly')
-    contract = start_contract(env, plan, D(2024, 2, 29))
+    contract = start_seat_contract(env, plan, D(2024, 2, 29))
     bill(env, contract, D(2025, 2, 28))
     assert period_starts(contract) == [
         D(2024, 2, 29), D(2024, 3, 29), D(2024, 4, 29), D(2024, 5, 29),
@@ -63,7 +49,7 @@ def test_monthly_from_29_february_in_a_leap_year(env):
 
 def test_yearly_from_29_february(env):
     plan = create_plan(env.company, "Jährlich", 'yearly')
-    contract = start_contract(env, plan, D(2024, 2, 29))
+    contract = start_seat_contract(env, plan, D(2024, 2, 29))
     bill(env, contract, D(2028, 3, 1))
     assert period_starts(contract) == [
         D(2024, 2, 29), D(2025, 2, 28), D(2026, 2, 28), D(2027, 2, 28),
@@ -74,7 +60,7 @@ def test_yearly_from_29_february(env):
 
 def test_weekly_plan(env):
     plan = create_plan(env.company, "Wöchentlich", 'weekly')
-    contract = start_contract(env, plan, D(2026, 3, 2))
+    contract = start_seat_contract(env, plan, D(2026, 3, 2))
     bill(env, contract, D(2026, 3, 30))
     assert period_starts(contract) == [
         D(2026, 3, 2), D(2026, 3, 9), D(2026, 3, 16), D(2026, 3, 23),
@@ -86,7 +72,7 @@ def test_weekly_plan(env):
 def test_billing_in_arrears_invoices_the_period_that_ended(env):
     plan = create_plan(env.company, "Monatlich nachträglich", 'monthly',
         billing_timing='arrears')
-    contract = start_contract(env, plan, D(2026, 1, 31))
+    contract = start_seat_contract(env, plan, D(2026, 1, 31))
     assert contract.next_billing_date == D(2026, 2, 28)
     assert bill(env, contract, D(2026, 2, 27)) == []
     invoice, = bill(env, contract, D(2026, 2, 28))

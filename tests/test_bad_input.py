@@ -1,7 +1,6 @@
 """Bad input gets a clear error naming the record and the fix, and the
 database is left as it was."""
 import datetime
-from decimal import Decimal
 
 import pytest
 

@@ -3,7 +3,6 @@ invoiced once for the setup and every month for the services."""
 import datetime
 from decimal import Decimal
 
-import pytest
 
 from helpers import confirm, customer, make_catalogue, make_sale, monthly_plan
 

@@ -7,25 +7,10 @@ from decimal import Decimal
 import pytest
 
 from demo.company import create_plan
-from helpers import confirm, customer, make_catalogue, make_sale
+from helpers import bill, make_catalogue, start_contract
 from trytond.exceptions import UserError
 
 D = datetime.date
-
-
-def start(env, plan, date, lines):
-    Contract = env.get('sale.subscription')
-    with env.on(date):
-        sale = confirm(env, make_sale(env, customer(env), plan, lines,
-                sale_date=date))
-    contract, = Contract.search([('origin_sale', '=', sale.id)])
-    return contract
-
-
-def bill(env, contract, date):
-    Contract = env.get('sale.subscription')
-    with env.on(date):
-        return Contract.bill(Contract.claim([contract.id], date), date)[0]
 
 
 def reason(env, code):
@@ -38,7 +23,8 @@ def test_close_at_period_end_stops_invoicing_after_the_paid_period(env):
     Contract = env.get('sale.subscription')
     plan = create_plan(env.company, "Monatlich", 'monthly')
     products = make_catalogue(env)
-    contract = start(env, plan, D(2026, 1, 15), [(products['seat'], 2)])
+    contract = start_contract(
+        env, plan, D(2026, 1, 15), [(products['seat'], 2)])
     for date in [D(2026, 1, 15), D(2026, 2, 15), D(2026, 3, 15)]:
         bill(env, contract, date)
 
@@ -104,7 +90,7 @@ def _external():
 def test_mrr_is_normalised_to_a_month(env, freq, interval, price, mrr):
     plan = create_plan(env.company, "Plan", freq, interval)
     products = make_catalogue(env)
-    contract = start(env, plan, D(2026, 1, 1),
+    contract = start_contract(env, plan, D(2026, 1, 1),
         [(products['seat'], 1, price)])
     assert contract.mrr == Decimal(mrr)
     event, = contract.mrr_events
@@ -118,7 +104,7 @@ def test_upsell_downgrade_and_close_are_logged(env):
     Line = env.get('sale.subscription.line')
     plan = create_plan(env.company, "Jährlich", 'yearly')
     products = make_catalogue(env)
-    contract = start(env, plan, D(2026, 1, 1),
+    contract = start_contract(env, plan, D(2026, 1, 1),
         [(products['seat'], 10, '120.00')])
     assert contract.mrr == Decimal('100.00')
     line, = contract.lines
@@ -145,7 +131,8 @@ def test_fixed_term_contract_ends_by_itself(env):
     plan = create_plan(env.company, "3 Monate", 'monthly',
         duration='fixed', duration_periods=3)
     products = make_catalogue(env)
-    contract = start(env, plan, D(2026, 1, 31), [(products['seat'], 1)])
+    contract = start_contract(
+        env, plan, D(2026, 1, 31), [(products['seat'], 1)])
     assert contract.end_date == D(2026, 4, 29)
     assert len(bill(env, contract, D(2026, 6, 1))) == 3
     with env.on(D(2026, 4, 29)):

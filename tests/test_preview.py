@@ -7,29 +7,11 @@ from decimal import Decimal
 import pytest
 
 from demo.company import create_plan
-from helpers import confirm, customer, make_catalogue, make_sale
+from helpers import bill, make_catalogue, start_contract
 from trytond.exceptions import UserError
 from trytond.transaction import Transaction
 
 D = datetime.date
-
-
-def start(env, plan, date, lines):
-    Contract = env.get('sale.subscription')
-    with env.on(date):
-        sale = confirm(env, make_sale(env, customer(env), plan, lines,
-                sale_date=date))
-    contract, = Contract.search([('origin_sale', '=', sale.id)])
-    return contract
-
-
-def bill(env, contract, date):
-    Contract = env.get('sale.subscription')
-    with env.on(date):
-        invoices, errors = Contract.bill(
-            Contract.claim([contract.id], date), date)
-    assert not errors
-    return invoices
 
 
 def preview(env, contract, date, count=3):
@@ -88,7 +70,7 @@ def test_dry_run_equals_what_the_next_real_runs_write(env):
     plan = create_plan(env.company, "Monatlich", 'monthly')
     products = make_catalogue(env)
     # 3 × 29.90 + 9.99 = 99.69, 19 % VAT 18.94
-    contract = start(env, plan, D(2026, 1, 15),
+    contract = start_contract(env, plan, D(2026, 1, 15),
         [(products['seat'], 3), (products['backup'], 1)])
     before = written(env)
 
@@ -132,7 +114,7 @@ def test_dry_run_of_an_arrears_plan(env):
     plan = create_plan(env.company, "Monatlich nachträglich", 'monthly',
         billing_timing='arrears')
     products = make_catalogue(env)
-    contract = start(env, plan, D(2026, 1, 31),
+    contract = start_contract(env, plan, D(2026, 1, 31),
         [(products['seat'], 2, '31.17'), (products['backup'], 3)])
     before = written(env)
 
@@ -162,7 +144,7 @@ def test_dry_run_of_a_last_period_cut_by_the_end_date(env):
     Reason = env.get('sale.subscription.close_reason')
     plan = create_plan(env.company, "Monatlich", 'monthly')
     products = make_catalogue(env)
-    contract = start(env, plan, D(2026, 1, 15),
+    contract = start_contract(env, plan, D(2026, 1, 15),
         [(products['seat'], 3), (products['backup'], 1)])
     bill(env, contract, D(2026, 1, 15))
     reason, = Reason.search([('code', '=', 'too_expensive')])
@@ -200,7 +182,7 @@ def test_nothing_to_preview_before_the_contract_runs(env):
     Contract = env.get('sale.subscription')
     plan = create_plan(env.company, "Monatlich", 'monthly')
     products = make_catalogue(env)
-    contract = start(env, plan, D(2026, 1, 15), [(products['seat'], 1)])
+    contract = start_contract(env, plan, D(2026, 1, 15), [(products['seat'], 1)])
     draft, = Contract.copy([contract])
     assert draft.state == 'draft'
     assert preview(env, draft, D(2026, 1, 15)) == []
@@ -217,7 +199,7 @@ def test_preview_wizard_shows_the_next_invoices_and_their_lines(env):
     Wizard = env.get('sale.subscription.preview', type='wizard')
     plan = create_plan(env.company, "Monatlich", 'monthly')
     products = make_catalogue(env)
-    contract = start(env, plan, D(2026, 1, 15),
+    contract = start_contract(env, plan, D(2026, 1, 15),
         [(products['seat'], 3), (products['backup'], 1)])
     before = written(env)
 

@@ -1,7 +1,6 @@
 # The back-office wizard that closes a contract with a reason.
 from trytond.model import ModelView, fields
 from trytond.pool import Pool
-from trytond.pyson import Eval
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 
