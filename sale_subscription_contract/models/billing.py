@@ -53,10 +53,14 @@ class BillingPeriod(ModelSQL, ModelView):
 class ContractBilling(metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
+    billing_anchor = fields.Date(
+        "Billing Anchor", readonly=True,
+        help="The day the periods are counted from (the start date unless "
+        "a pause, a trial or a plan switch moved it); every period starts "
+        "on its day of the month.")
     billing_index = fields.Integer(
         "Billed Periods", readonly=True,
-        help="How many periods have been invoiced; the next period is "
-        "counted from the start date, which keeps its day of the month.")
+        help="How many periods since the billing anchor have been invoiced.")
     next_billing_date = fields.Date(
         "Next Invoice Date", readonly=True,
         states={
@@ -109,9 +113,20 @@ class ContractBilling(metaclass=PoolMeta):
         """
         return self.period_at(self.billing_index or 0)
 
+    @property
+    def anchor(self):
+        "The day periods are counted from"
+        return self.billing_anchor or self.start_date
+
+    def reanchor(self, date):
+        "Count the periods from date on (after a pause, trial or plan switch)"
+        self.billing_anchor = date
+        self.billing_index = 0
+        self.update_next_billing_date()
+
     def period_at(self, index):
         "Return (start, end, billed_end) of the period at index or None"
-        period = self.plan.period(self.start_date, index)
+        period = self.plan.period(self.anchor, index)
         if period is None:
             return None
         start, end = period
@@ -136,7 +151,7 @@ class ContractBilling(metaclass=PoolMeta):
     def skip_periods_before(self, date):
         "Skip the unbilled periods that ended before date (e.g. on reopen)"
         while True:
-            period = self.plan.period(self.start_date, self.billing_index or 0)
+            period = self.plan.period(self.anchor, self.billing_index or 0)
             if period is None or period[1] >= date:
                 break
             self.billing_index = (self.billing_index or 0) + 1

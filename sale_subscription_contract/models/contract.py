@@ -19,7 +19,8 @@ from .sales_team import SalespersonMixin
 # what may still change on a closed contract: the billing of its last
 # periods and the bookkeeping of the close itself
 _CLOSED_WRITABLE = {
-    'state', 'end_date', 'next_billing_date', 'billing_index', 'mrr',
+    'state', 'end_date', 'next_billing_date', 'billing_index',
+    'billing_anchor', 'mrr',
     'next_invoice_date', 'close_reason', 'close_comment', 'closed_on',
     'reopened_on', 'write_date', 'write_uid',
     }
@@ -240,6 +241,8 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
             if contract.plan.duration == 'fixed' and not contract.end_date:
                 _, contract.end_date = contract.plan.period(
                     contract.start_date, contract.plan.duration_periods - 1)
+            if not contract.billing_anchor:
+                contract.billing_anchor = contract.start_date
             contract.update_next_billing_date()
         cls.save(planned)
         for contract in planned:
@@ -356,9 +359,24 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
 
     def current_period(self, date):
         "Return (start, end) of the period that contains date"
-        index = 0
+        pool = Pool()
+        Period = pool.get('sale.subscription.period')
+        if date < self.anchor:
+            # before a move of the anchor: the period invoiced then
+            periods = Period.search([
+                    ('subscription', '=', self.id),
+                    ('start_date', '<=', date),
+                    ], order=[('start_date', 'DESC')], limit=1)
+            if periods and periods[0].end_date >= date:
+                return periods[0].start_date, periods[0].end_date
+            return None
+        # start near the billed periods rather than walking from the anchor
+        index = max((self.billing_index or 0) - 1, 0)
+        period = self.plan.period(self.anchor, index)
+        if period is None or period[0] > date:
+            index = 0
         while True:
-            period = self.plan.period(self.start_date, index)
+            period = self.plan.period(self.anchor, index)
             if period is None or period[0] > date:
                 return None
             if period[1] >= date:
@@ -369,7 +387,8 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
     def copy(cls, contracts, default=None):
         default = default.copy() if default else {}
         for name in ['origin_sale', 'close_reason', 'close_comment',
-                'closed_on', 'reopened_on', 'mrr', 'mrr_events']:
+                'closed_on', 'reopened_on', 'mrr', 'mrr_events',
+                'billing_anchor']:
             default.setdefault(name, None)
         return super().copy(contracts, default=default)
 
