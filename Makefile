@@ -9,7 +9,7 @@ DEMO_DB ?= demo
 DEMO_DIR := $(CURDIR)/var
 PG_URI ?= postgresql://postgres@127.0.0.1:5432/
 
-.PHONY: demo demo-rebuild test venv sao chromium serve clean
+.PHONY: demo demo-rebuild test venv sao chromium libreoffice serve clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ sao:
 chromium:
 	bash scripts/ensure_chromium.sh
 
+# soffice converts the ODT invoice to the PDF e-mailed to customers
+libreoffice:
+	bash scripts/ensure_libreoffice.sh
+
 DEMO_CUSTOMERS ?= 200
 DEMO_MONTHS ?= 24
 
@@ -44,11 +48,11 @@ demo-rebuild:
 	rm -f $(DEMO_DIR)/$(DEMO_DB).sqlite
 	$(MAKE) demo
 
-demo: venv sao $(DEMO_DIR)/$(DEMO_DB).sqlite
+demo: venv sao libreoffice $(DEMO_DIR)/$(DEMO_DB).sqlite
 	@echo "Back office: http://127.0.0.1:$(PORT)/  database: $(DEMO_DB)  login: admin  password: admin"
 	$(PY) scripts/serve.py --db $(DEMO_DIR)/$(DEMO_DB).sqlite --port $(PORT)
 
-test: venv sao chromium
+test: venv sao chromium libreoffice
 	bash scripts/run_tests.sh
 
 clean:

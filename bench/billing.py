@@ -13,11 +13,11 @@ The plain twins are invisible to our run (no plan) and ours to the ERP's
 (no consumption, no next invoice date).
 
 Ours is billed (invoice + post) as `trytond-subscription bill` does: the due
-ids in one transaction, then cli._bill_batch per batch of 25, each in its own
+ids in one transaction, then cli._bill_batch per batch of 50, each in its own
 transaction.  The ERP twins are run in batches of ERP_BATCH because
 generate_invoice takes no ids: each batch is run and consumed
 (generate_consumption, timed apart), then generate_invoice(DATE) makes its
-draft invoices in one transaction, then they are posted by 25 per
+draft invoices in one transaction, then they are posted by 50 per
 transaction for a like-for-like figure.
 
 Queries are counted by wrapping the backend's cursor; rows read and written
@@ -40,7 +40,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 MODULE = 'sale_subscription_contract'
 DATE = datetime.date(2026, 1, 1)
-BATCH = 25  # as cli.BATCH_SIZE
+BATCH = 50  # as cli.BATCH_SIZE
 ERP_BATCH = 200  # ERP subscriptions run and invoiced per transaction
 SETUP_BATCH = 200
 PRODUCTS = [("Cloud-Arbeitsplatz", '29.90'), ("Backup 100 GB", '9.99'),

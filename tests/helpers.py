@@ -84,3 +84,15 @@ def bill(env, contract, date):
             Contract.claim([contract.id], date), date)
     assert not errors
     return invoices
+
+
+def run_cron(env, date):
+    """What the daily billing cron does on date, without the queue: the
+    lifecycle run (in end_finished), then the billing of the due contracts"""
+    Contract = env.get('sale.subscription')
+    with env.on(date):
+        Contract.end_finished(date)
+        due = Contract.due_contract_ids(date)
+        invoices, errors = Contract.bill(Contract.claim(due, date), date)
+    assert not errors
+    return invoices

@@ -162,9 +162,15 @@ def page(chromium):
                 '--disable-background-networking'])
         page = browser.new_page(viewport={'width': 1280, 'height': 900})
         page.set_default_timeout(TIMEOUT)
+        errors = []
+        page.on('pageerror', lambda error: errors.append(str(error)))
+        page.on('console', lambda message: message.type == 'error'
+            and errors.append(message.text))
         try:
             yield page
         finally:
+            # shown with a failure: what sao reported says more than a timeout
+            print('Browser errors:', *errors, sep='\n')
             browser.close()
 
 

@@ -253,7 +253,6 @@ class Sale(SalespersonMixin, metaclass=PoolMeta):
     def get_subscription(self):
         pool = Pool()
         Contract = pool.get('sale.subscription')
-        Line = pool.get('sale.subscription.line')
         start_date = self.subscription_start_date or self.sale_date
         contract = Contract(
             company=self.company,
@@ -272,14 +271,8 @@ class Sale(SalespersonMixin, metaclass=PoolMeta):
             salesperson=self.salesperson,
             sales_team=self.sales_team,
             )
-        contract.lines = [Line(
-                service=l.product.subscription_services[0],
-                description=l.description,
-                quantity=l.quantity,
-                unit=l.unit,
-                unit_price=l.unit_price,
-                start_date=start_date,
-                ) for l in self.recurring_lines]
+        contract.lines = [l.get_subscription_line(contract)
+            for l in self.recurring_lines]
         return contract
 
 
@@ -295,6 +288,18 @@ class SaleLine(metaclass=PoolMeta):
     def on_change_with_is_recurring(self, name=None):
         return bool(self.type == 'line' and self.product
             and self.product.subscription_services)
+
+    def get_subscription_line(self, contract):
+        "Return the unsaved contract line of this recurring line"
+        Line = Pool().get('sale.subscription.line')
+        return Line(
+            service=self.product.subscription_services[0],
+            description=self.description,
+            quantity=self.quantity,
+            unit=self.unit,
+            unit_price=self.unit_price,
+            start_date=contract.start_date,
+            )
 
     def get_invoice_line(self):
         # the contract invoices recurring lines period by period

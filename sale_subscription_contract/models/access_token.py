@@ -1,0 +1,146 @@
+# Secure links for customers: a long random token in the URL, only its
+# SHA-256 in the database, so a leaked database holds no usable link.
+# The portal pages that open these links come with a later issue.
+import datetime
+import hashlib
+import secrets
+
+import trytond.config as config
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.url import http_host
+
+from .email_exceptions import AccessTokenError
+
+# links in a payment e-mail stay valid this many days unless configured
+# with [subscription] access_token_days
+DEFAULT_VALIDITY_DAYS = 14
+
+
+def token_hash(token):
+    return hashlib.sha256(token.encode('utf-8')).hexdigest()
+
+
+class AccessToken(ModelSQL, ModelView):
+    __name__ = 'sale.subscription.access_token'
+
+    subscription = fields.Many2One(
+        'sale.subscription', "Contract", required=True, readonly=True,
+        ondelete='CASCADE',
+        help="The contract the link gives access to.")
+    purpose = fields.Selection([
+            ('pay', "Pay Invoice"),
+            ('payment_method', "Update Payment Method"),
+            ], "Purpose", required=True, readonly=True,
+        help="What the customer may do with the link.")
+    token_hash = fields.Char(
+        "Token Hash", required=True, readonly=True, strip=False,
+        help="The SHA-256 of the token; the token itself is only in the "
+        "link sent to the customer.")
+    expires_at = fields.DateTime(
+        "Expires At", required=True, readonly=True,
+        help="The link no longer opens after this moment (UTC).")
+    used = fields.Boolean(
+        "Used", readonly=True,
+        help="A link opens once: it is used when the customer acted on it.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('token_hash_unique', Unique(t, t.token_hash),
+                'sale_subscription_contract.msg_access_token_unique'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.token_hash, Index.Equality())))
+        cls._order = [('expires_at', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def default_used(cls):
+        return False
+
+    @classmethod
+    def _now(cls):
+        return datetime.datetime.now()
+
+    @classmethod
+    def validity(cls):
+        return datetime.timedelta(days=config.getint(
+                'subscription', 'access_token_days',
+                default=DEFAULT_VALIDITY_DAYS))
+
+    @classmethod
+    def new(cls, contract, purpose):
+        "Store a new token for contract and return it in clear (only once)"
+        token = secrets.token_urlsafe(32)
+        record = cls(
+            subscription=contract, purpose=purpose,
+            token_hash=token_hash(token),
+            expires_at=cls._now() + cls.validity())
+        record.save()
+        return token, record
+
+    @classmethod
+    def find(cls, token, purpose):
+        "Return the valid token record of token for purpose or raise"
+        records = cls.search([
+                ('token_hash', '=', token_hash(token or '')),
+                ('purpose', '=', purpose),
+                ], limit=1)
+        if not records:
+            raise AccessTokenError(gettext(
+                    'sale_subscription_contract.msg_access_token_unknown'))
+        record, = records
+        if record.used or record.expires_at < cls._now():
+            raise AccessTokenError(gettext(
+                    'sale_subscription_contract.msg_access_token_expired',
+                    contract=record.subscription.rec_name,
+                    date=record.expires_at.date()))
+        return record
+
+    @classmethod
+    def check(cls, token, purpose):
+        "Return the contract a valid token of purpose opens, or raise"
+        return cls.find(token, purpose).subscription
+
+    @classmethod
+    def use(cls, token, purpose):
+        "Check the token and spend it: a link opens once"
+        record = cls.find(token, purpose)
+        record.used = True
+        record.save()
+        return record.subscription
+
+
+class Contract(metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    access_tokens = fields.One2Many(
+        'sale.subscription.access_token', 'subscription', "Secure Links",
+        readonly=True,
+        help="The links sent to the customer (only their hashes).")
+
+    @classmethod
+    def copy(cls, contracts, default=None):
+        default = default.copy() if default else {}
+        default.setdefault('access_tokens', None)
+        return super().copy(contracts, default=default)
+
+    @classmethod
+    def portal_url(cls):
+        "The base URL of the customer portal ([subscription] portal_url)"
+        url = config.get('subscription', 'portal_url', default=None)
+        if not url:
+            url = http_host() + '/portal'
+        return url.rstrip('/')
+
+    def create_access_link(self, purpose):
+        "Return a new secure link to the portal page of purpose"
+        return self.access_link(purpose)[0]
+
+    def access_link(self, purpose):
+        "Return a new secure link to the portal and its token record"
+        AccessToken = Pool().get('sale.subscription.access_token')
+        token, record = AccessToken.new(self, purpose)
+        return '%s/%s/%s' % (self.portal_url(), purpose, token), record

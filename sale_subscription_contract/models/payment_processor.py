@@ -1,0 +1,249 @@
+# Card processors behind one small interface, so that the charging code
+# (payment.py) never knows which gateway it talks to.  A processor answers
+# charge(payment, idempotency_key) and lookup(idempotency_key) with a
+# ChargeResult; a gateway that sees the same key twice must return the first
+# result instead of charging again (Stripe does, and so does the test
+# processor below).  Stripe plugs in by registering a processor for its
+# process_method in PROCESSORS.
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trytond.i18n import gettext
+from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.pool import Pool, PoolMeta
+
+from .payment_exceptions import CardNumberError
+
+# the outcome of a charge as the charging code understands it
+SUCCEEDED, FAILED, UNKNOWN = 'succeeded', 'failed', 'unknown'
+# error codes (Stripe's names) a retry with the same card cannot fix
+HARD_DECLINES = {
+    'card_declined', 'expired_card', 'incorrect_number', 'stolen_card',
+    'lost_card', 'invalid_payment_method'}
+
+
+@dataclass
+class ChargeResult:
+    status: str  # SUCCEEDED, FAILED or UNKNOWN
+    code: str = None  # the gateway's error code
+    message: str = None  # the gateway's message, for the log
+    reference: str = None  # the gateway's id of the charge
+
+    @property
+    def retryable(self):
+        return self.status == FAILED and self.code not in HARD_DECLINES
+
+
+class ProcessorError(Exception):
+    "The gateway answered something that is not a result (garbage)"
+
+
+class ProcessorTimeout(Exception):
+    "The gateway did not answer: the charge may or may not have happened"
+
+
+class PaymentProcessor:
+    "What a gateway offers to the charging code"
+
+    def __init__(self, journal):
+        self.journal = journal
+
+    def charge(self, payment, idempotency_key):
+        "Charge payment.amount on its method; raise on no or bad answer"
+        raise NotImplementedError
+
+    def lookup(self, idempotency_key):
+        "The result of an earlier charge with that key, None if unknown"
+        raise NotImplementedError
+
+
+# Stripe's well-known test numbers (https://docs.stripe.com/testing) and
+# what the test processor does with them
+TEST_CARDS = {
+    '4242424242424242': 'succeed',  # Visa, success
+    '5555555555554444': 'succeed',  # Mastercard, success
+    '4000000000000002': 'card_declined',  # hard decline
+    '4000000000009995': 'insufficient_funds',  # soft decline, retryable
+    '4000000000000069': 'expired_card',  # the bank says expired
+    # not Stripe's: a charge that is booked at the gateway but whose answer
+    # never arrives (timeout); the janitor finds it by its key
+    '4000000000000119': 'timeout',
+    # not Stripe's: the gateway answers garbage
+    '4000000000000101': 'garbage',
+    }
+_MESSAGES = {
+    'card_declined': "Your card was declined.",
+    'insufficient_funds': "Your card has insufficient funds.",
+    'expired_card': "Your card has expired.",
+    }
+
+
+def luhn_valid(number):
+    digits = [int(d) for d in number]
+    total = 0
+    for i, digit in enumerate(reversed(digits)):
+        if i % 2:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def card_brand(number):
+    if number.startswith('4'):
+        return 'visa'
+    if number[:2] in {'51', '52', '53', '54', '55'} or number[:4].isdigit() \
+            and 2221 <= int(number[:4]) <= 2720:
+        return 'mastercard'
+    if number[:2] in {'34', '37'}:
+        return 'amex'
+    return 'other'
+
+
+class TestCard(ModelSQL, ModelView):
+    "The test gateway's card vault: what it knows behind a token"
+    __name__ = 'sale.subscription.test_card'
+
+    token = fields.Char("Token", required=True, readonly=True)
+    behaviour = fields.Selection([
+            ('succeed', "Succeed"),
+            ('card_declined', "Card Declined"),
+            ('insufficient_funds', "Insufficient Funds"),
+            ('expired_card', "Expired Card"),
+            ('timeout', "Timeout"),
+            ('garbage', "Garbage Answer"),
+            ], "Behaviour", required=True,
+        help="What the test gateway does when the card is charged; change it "
+        "to simulate e.g. a customer whose account was topped up.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('token_unique', Unique(t, t.token),
+                'sale_subscription_contract.msg_test_card_token_unique'),
+            ]
+
+
+class TestCharge(ModelSQL, ModelView):
+    "A charge booked by the test gateway, keyed by its idempotency key"
+    __name__ = 'sale.subscription.test_charge'
+
+    idempotency_key = fields.Char("Idempotency Key", required=True,
+        readonly=True)
+    token = fields.Char("Token", required=True, readonly=True)
+    amount = fields.Numeric("Amount", required=True, readonly=True)
+    currency = fields.Char("Currency", required=True, readonly=True)
+    status = fields.Selection([
+            (SUCCEEDED, "Succeeded"),
+            (FAILED, "Failed"),
+            ], "Status", required=True, readonly=True)
+    code = fields.Char("Code", readonly=True)
+    message = fields.Char("Message", readonly=True)
+    reference = fields.Char("Reference", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        cls._sql_constraints += [
+            ('key_unique', Unique(t, t.idempotency_key),
+                'sale_subscription_contract.msg_test_charge_key_unique'),
+            ]
+        cls._sql_indexes.add(Index(t, (t.token, Index.Equality())))
+
+    def result(self):
+        return ChargeResult(self.status, self.code, self.message,
+            self.reference)
+
+
+class TestProcessor(PaymentProcessor):
+    """A card gateway in the database for the demo and the tests.
+
+    It keeps only a token and its behaviour per card (see TEST_CARDS), and
+    its charges keyed by idempotency key, so charging twice with one key
+    returns the first result and books nothing more.
+    """
+
+    def tokenise(self, number, exp_month, exp_year):
+        "Return (token, brand, last4) of a card number; never keep it"
+        Card = Pool().get('sale.subscription.test_card')
+        number = ''.join(number.split())
+        if not number.isdigit() or not 12 <= len(number) <= 19 \
+                or not luhn_valid(number):
+            raise CardNumberError(gettext(
+                    'sale_subscription_contract.msg_card_number_invalid',
+                    last4=number[-4:]))
+        token = 'tok_test_' + uuid.uuid4().hex[:24]
+        Card(token=token,
+            behaviour=TEST_CARDS.get(number, 'succeed')).save()
+        return token, card_brand(number), number[-4:]
+
+    def charge(self, payment, idempotency_key):
+        pool = Pool()
+        Card = pool.get('sale.subscription.test_card')
+        Charge = pool.get('sale.subscription.test_charge')
+        previous = Charge.search(
+            [('idempotency_key', '=', idempotency_key)], limit=1)
+        if previous:
+            return previous[0].result()
+        method = payment.subscription_payment_method
+        cards = Card.search([('token', '=', method.token)], limit=1)
+        behaviour = cards[0].behaviour if cards else 'invalid'
+        if behaviour == 'garbage':
+            raise ProcessorError('<html>502 Bad Gateway</html>')
+        if behaviour in {'succeed', 'timeout'}:
+            values = {'status': SUCCEEDED}
+        elif behaviour == 'invalid':
+            values = {'status': FAILED, 'code': 'invalid_payment_method',
+                'message': "No such token."}
+        else:
+            values = {'status': FAILED, 'code': behaviour,
+                'message': _MESSAGES[behaviour]}
+        charge = Charge(idempotency_key=idempotency_key, token=method.token,
+            amount=Decimal(payment.amount), currency=payment.currency.code,
+            reference='ch_test_' + uuid.uuid4().hex[:24], **values)
+        charge.save()
+        if behaviour == 'timeout':
+            # booked, but the answer is lost on the way back
+            raise ProcessorTimeout(idempotency_key)
+        return charge.result()
+
+    def lookup(self, idempotency_key):
+        Charge = Pool().get('sale.subscription.test_charge')
+        charges = Charge.search(
+            [('idempotency_key', '=', idempotency_key)], limit=1)
+        return charges[0].result() if charges else None
+
+
+# process_method of account.payment.journal → processor class
+PROCESSORS = {
+    'subscription_test': TestProcessor,
+    }
+
+
+class Journal(metaclass=PoolMeta):
+    __name__ = 'account.payment.journal'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.process_method.selection.append(
+            ('subscription_test', "Subscription Test Card Processor"))
+
+    def subscription_processor(self):
+        "The processor that charges the payments of this journal or None"
+        processor = PROCESSORS.get(self.process_method)
+        return processor(self) if processor else None
+
+
+class Group(metaclass=PoolMeta):
+    __name__ = 'account.payment.group'
+
+    def process_subscription_test(self):
+        # the gateway is called by a queue task after the transaction that
+        # created the payments committed (see payment.py), never here
+        pass

@@ -1,0 +1,117 @@
+# One-time setup fees: a plan (its own product and price) or a recurring
+# product (a price on its template) adds one extra line to the first invoice
+# of a contract, and never again, also not after a reopen or a pause.
+from trytond.i18n import gettext
+from trytond.model import fields
+from trytond.modules.product import price_digits
+from trytond.pool import PoolMeta
+from trytond.pyson import Bool, Eval
+from trytond.transaction import Transaction
+
+from .lifecycle_errors import LifecyclePlanError
+
+
+class Plan(metaclass=PoolMeta):
+    __name__ = 'sale.subscription.plan'
+
+    setup_fee_product = fields.Many2One(
+        'product.product', "Setup Fee Product", ondelete='RESTRICT',
+        domain=[('type', '=', 'service')],
+        help="The service invoiced once with the first period of each "
+        "contract on this plan (its account and taxes apply).")
+    setup_fee_price = fields.Numeric(
+        "Setup Fee", digits=price_digits,
+        states={
+            'required': Bool(Eval('setup_fee_product')),
+            'invisible': ~Eval('setup_fee_product'),
+            },
+        help="The untaxed price of the setup fee, in the contract currency.")
+
+    @classmethod
+    def validate_fields(cls, plans, field_names):
+        super().validate_fields(plans, field_names)
+        for plan in plans:
+            if plan.setup_fee_product and (
+                    plan.setup_fee_price is None or plan.setup_fee_price < 0):
+                raise LifecyclePlanError(gettext(
+                        'sale_subscription_contract.msg_plan_setup_fee_price',
+                        plan=plan.rec_name))
+
+
+class Template(metaclass=PoolMeta):
+    __name__ = 'product.template'
+
+    subscription_setup_fee = fields.Numeric(
+        "Subscription Setup Fee", digits=price_digits,
+        domain=['OR',
+            ('subscription_setup_fee', '=', None),
+            ('subscription_setup_fee', '>=', 0),
+            ],
+        help="Invoiced once, with the first period, on each contract line "
+        "of this recurring product (untaxed, with the product's taxes).")
+
+
+class Contract(metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    setup_fee_invoiced = fields.Boolean(
+        "Setup Fee Invoiced", readonly=True,
+        help="The first invoice was written, with the setup fees of the "
+        "plan and products if any; they are never invoiced again.")
+
+    @classmethod
+    def default_setup_fee_invoiced(cls):
+        return False
+
+    @classmethod
+    def copy(cls, contracts, default=None):
+        default = default.copy() if default else {}
+        default.setdefault('setup_fee_invoiced', False)
+        return super().copy(contracts, default=default)
+
+    def _prepare_invoices(self, date):
+        with self._setup_fee_pending():
+            result = super()._prepare_invoices(date)
+        if result:
+            # the first invoice is written: fees added to the plan or the
+            # products later are not charged to this contract
+            self.setup_fee_invoiced = True
+        return result
+
+    def preview_invoices(self, count=3):
+        with self._setup_fee_pending():
+            return super().preview_invoices(count)
+
+    def _setup_fee_pending(self):
+        """A context in which only the first invoice built for the contract
+        gets its setup fees (a shared set: the first invoice removes it)"""
+        pending = set() if self.setup_fee_invoiced else {self.id}
+        return Transaction().set_context(_setup_fee_pending=pending)
+
+    def _get_period_invoice_lines(self, invoice, start, end, billed_end):
+        lines = super()._get_period_invoice_lines(
+            invoice, start, end, billed_end)
+        pending = Transaction().context.get('_setup_fee_pending')
+        if pending and self.id in pending:
+            pending.discard(self.id)
+            lines.extend(self._get_setup_fee_lines(invoice))
+        return lines
+
+    def _get_setup_fee_lines(self, invoice):
+        "The unsaved invoice lines of the setup fees of plan and products"
+        fees = []
+        if self.plan.setup_fee_product:
+            fees.append((self.plan.setup_fee_product, 1,
+                    self.plan.setup_fee_price, None))
+        for line in self.lines:
+            product = line.service.product
+            if product.template.subscription_setup_fee:
+                fees.append((product, 1,
+                        product.template.subscription_setup_fee, line))
+        return [self._get_setup_fee_line(invoice, *f) for f in fees]
+
+    def _get_setup_fee_line(self, invoice, product, quantity, price, origin):
+        return self._new_invoice_line(invoice, product, quantity, price,
+            gettext('sale_subscription_contract.msg_invoice_line_setup_fee',
+                product=product.rec_name),
+            origin=origin)
