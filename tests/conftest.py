@@ -48,6 +48,9 @@ from demo.company import setup_company  # noqa: E402
 from demo.tx import in_transaction  # noqa: E402
 
 MODULE = 'sale_subscription_contract'
+# its optional dependency, activated so that the Stripe processor is tested
+# (and the rest of the suite runs with it, as a customer with Stripe would)
+EXTRAS = ['account_payment_stripe']
 FIRST_YEAR, LAST_YEAR = 2023, 2028
 
 
@@ -59,7 +62,7 @@ def backend_name():
 @pytest.fixture(scope='session')
 def database():
     "The test database with the module and the company, committed"
-    activate_module([MODULE])
+    activate_module([MODULE, *EXTRAS])
 
     def setup():
         Company = Pool().get('company.company')

@@ -55,6 +55,9 @@ class PaymentAttempt(ModelSQL, ModelView):
         "asks it again later, the card is not charged again.")
     error_code = fields.Char("Error Code", readonly=True)
     error_message = fields.Char("Error Message", readonly=True)
+    reference = fields.Char("Processor Reference", readonly=True,
+        help="The processor's id of the charge, e.g. Stripe's payment "
+        "intent, to find it in the processor's dashboard.")
     settled_on = fields.Date("Settled On", readonly=True,
         help="The day the janitor learned the result of an unknown outcome.")
 
@@ -113,13 +116,17 @@ class Payment(metaclass=PoolMeta):
         by_journal = {}
         for payment in payments:
             by_journal.setdefault(payment.journal, []).append(payment)
+        with_group = cls.process_method_with_group()
         for journal, journal_payments in by_journal.items():
             def group(journal=journal):
                 group = Group(company=journal.company, journal=journal,
                     kind='receivable')
                 group.save()
                 return group
-            cls.process(journal_payments, group)
+            # as the ERP's process wizard: a method without group (Stripe)
+            # is processed payment by payment
+            cls.process(journal_payments,
+                group if journal.process_method in with_group else None)
         for payment in payments:
             # one task per payment: one gateway failure does not hold others
             cls.__queue__.subscription_charge([payment])
@@ -174,6 +181,7 @@ class Payment(metaclass=PoolMeta):
             attempt.result = result.status
             attempt.error_code = result.code
             attempt.error_message = result.message
+            attempt.reference = result.reference or attempt.reference
             if result.status != UNKNOWN:
                 attempt.settled_on = today
         else:
@@ -182,7 +190,7 @@ class Payment(metaclass=PoolMeta):
                 processor=self.journal.process_method, amount=self.amount,
                 currency=self.currency, idempotency_key=self.subscription_key,
                 result=result.status, error_code=result.code,
-                error_message=result.message)
+                error_message=result.message, reference=result.reference)
         attempt.save()
         self.subscription.settle_payment(self, result)
         return result

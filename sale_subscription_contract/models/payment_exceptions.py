@@ -21,3 +21,7 @@ class ChargeAmountError(UserError):
 
 class DunningScheduleError(ValidationError):
     pass
+
+
+class StripeMethodError(ValidationError):
+    pass

@@ -20,7 +20,10 @@ SUCCEEDED, FAILED, UNKNOWN = 'succeeded', 'failed', 'unknown'
 # error codes (Stripe's names) a retry with the same card cannot fix
 HARD_DECLINES = {
     'card_declined', 'expired_card', 'incorrect_number', 'stolen_card',
-    'lost_card', 'invalid_payment_method'}
+    'lost_card', 'invalid_payment_method',
+    # the bank wants the customer to authenticate (3-D Secure): an
+    # off-session retry of the same card meets the same demand
+    'authentication_required'}
 
 
 @dataclass
