@@ -12,7 +12,9 @@ worker killed after the gateway charged is rerun against a gateway that
 remembers the key.  What a killed worker had pulled is put back in the queue
 by the module's cron (ir.queue requeue_dead_tasks), run here every second.
 
-Measured on 2 shared cores: see the closing note of the commit / README.
+Measured at N = 2,000 on 2 cores shared with other work (load ~5): passed
+in 44.5 min (setup ~8 min, 4 kills, 578 tasks requeued, queue drained in
+36 min): too slow for the CI budget; CRASH_CONTRACTS=100 takes ~5 min.
 """
 import datetime
 import os
@@ -60,6 +62,8 @@ def test_killed_workers_invoice_once_and_charge_at_most_once(
     # a copy of the activated test database: no trytond-admin run
     backend.Database(database).close()
     server.create(name, database)
+    # tasks other tests of the session left behind are not this run's
+    server.execute('DELETE FROM ir_queue', database=name)
     config = tmp_path / 'worker.conf'
     config.write_text(f"[database]\nuri = {uri}\n[queue]\nworker = True\n")
     workers = []
