@@ -157,13 +157,16 @@ def in_tx(database, func, context):
     return in_transaction(database, func, user=0, context=context)
 
 
-def setup(database, n):
-    "Company, plan, products, customers and 2×N draft contracts"
+def setup(database, n, twins=True, charge=False):
+    """Company, plan, products, customers and 2×N draft contracts (N without
+    the ERP twins); with charge, the plan charges a test card that
+    succeeds, stored for each customer (bench/workers.py)"""
     from trytond.pool import Pool
 
     from demo.company import (
         create_category, create_payment_term, create_plan, create_product,
         get_country, setup_company)
+    from demo.payment import add_card, create_card_journal
 
     def company():
         company, taxes = setup_company(2025, 2027)
@@ -179,10 +182,13 @@ def setup(database, n):
         category = create_category(company, {'vat19': Tax(tax_id)})
         products = [create_product(category, name, price)
             for name, price in PRODUCTS]
-        plan = create_plan(company, "Monatlich", 'monthly')
+        plan = create_plan(company, "Monatlich", 'monthly',
+            **({'invoicing_mode': 'charge'} if charge else {}))
+        journal = create_card_journal(company).id if charge else None
         return (plan.id, [p.id for p in products],
-            create_payment_term().id, get_country('DE', "Germany").id)
-    plan_id, product_ids, term_id, country_id = in_tx(
+            create_payment_term().id, get_country('DE', "Germany").id,
+            journal)
+    plan_id, product_ids, term_id, country_id, journal_id = in_tx(
         database, catalogue, context)
 
     def contracts(start, stop):
@@ -193,6 +199,7 @@ def setup(database, n):
         Line = pool.get('sale.subscription.line')
         Plan = pool.get('sale.subscription.plan')
         Product = pool.get('product.product')
+        PaymentJournal = pool.get('account.payment.journal')
         lang, = Lang.search([('code', '=', 'de')])
         plan = Plan(plan_id)
         products = Product.browse(product_ids)
@@ -201,14 +208,19 @@ def setup(database, n):
                         'city': "München", 'country': country_id}])
             for i in range(start, stop)]
         Party.save(parties)
-        ours, twins = [], []
+        ours, twins_ = [], []
         for i, party in enumerate(parties, start):
-            for plan_, contracts in [(plan, ours), (None, twins)]:
+            kinds = [(plan, ours)] + ([(None, twins_)] if twins else [])
+            for plan_, contracts in kinds:
+                method = None
+                if plan_ and journal_id:
+                    method = add_card(PaymentJournal(journal_id), party)
                 contracts.append(Contract(
                         company=company_id, party=party,
                         invoice_address=party.addresses[0],
                         currency=plan.company.currency, start_date=DATE,
                         payment_term=term_id, plan=plan_,
+                        payment_method=method,
                         invoice_recurrence=plan.recurrence,
                         lines=[Line(service=p.subscription_services[0],
                                 quantity=1 + (i + j) % 5, unit=p.default_uom,
@@ -216,15 +228,15 @@ def setup(database, n):
                                 consumption_recurrence=(
                                     None if plan_ else plan.recurrence))
                             for j, p in enumerate(products[:1 + i % 3])]))
-        Contract.save(ours + twins)
-        Contract.quote(ours + twins)
+        Contract.save(ours + twins_)
+        Contract.quote(ours + twins_)
         Contract.run(ours)
-        return [c.id for c in twins]
-    twins = []
+        return [c.id for c in twins_]
+    twin_ids = []
     for start in range(0, n, SETUP_BATCH):
-        twins += in_tx(database, lambda: contracts(
+        twin_ids += in_tx(database, lambda: contracts(
                 start, min(start + SETUP_BATCH, n)), context)
-    return context, twins
+    return context, twin_ids
 
 
 def bill_ours(database, context, profile=False):

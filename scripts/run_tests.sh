@@ -34,7 +34,9 @@ cursor.execute("SELECT datname FROM pg_database "
 for name, in cursor.fetchall():
     cursor.execute(f'DROP DATABASE "{name}"')
 PYEOF
+    # the worker crash test at 100 contracts (2,000 takes ~45 min here)
     TRYTOND_DATABASE_URI=$PG_URI DB_NAME=test_subscription_contract \
+        CRASH_CONTRACTS=${CRASH_CONTRACTS:-100} \
         DB_CACHE=${PG_URI%/} \
         $PY -m pytest -q -p no:cacheprovider tests || status=1
     echo "(PostgreSQL above; SQLite ran at the same time)"

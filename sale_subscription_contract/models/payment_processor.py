@@ -6,12 +6,16 @@
 # processor below).  Stripe plugs in by registering a processor for its
 # process_method in PROCESSORS.
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
+import trytond.config as config
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
 
 from .payment_exceptions import CardNumberError
 
@@ -185,19 +189,59 @@ class TestProcessor(PaymentProcessor):
             behaviour=TEST_CARDS.get(number, 'succeed')).save()
         return token, card_brand(number), number[-4:]
 
+    @staticmethod
+    @contextmanager
+    def _gateway():
+        """The transaction the gateway books in.
+
+        A real gateway is an external system: a charge it booked stays
+        booked when the worker that asked dies before committing. On
+        PostgreSQL with queue workers the test gateway books in a
+        transaction of its own, committed before it answers, so that a
+        killed worker is retried against a gateway that remembers the key
+        (tests/test_worker_crash.py would prove nothing otherwise).
+        When tasks run in-process (the test suite, whose transactions are
+        rolled back, and SQLite, which has one writer) it books in the
+        caller's transaction.
+        """
+        if (backend.name == 'postgresql'
+                and config.getboolean('queue', 'worker', default=False)):
+            # committed on leaving the block, rolled back on an exception
+            with Transaction().new_transaction():
+                yield
+        else:
+            yield
+
     def charge(self, payment, idempotency_key):
+        method = payment.subscription_payment_method
+        token, amount = method.token, Decimal(payment.amount)
+        currency = payment.currency.code
+        with self._gateway():
+            charge, behaviour = self._book(
+                idempotency_key, token, amount, currency)
+            # read before the gateway's transaction ends
+            result = charge.result() if charge else None
+        if charge is None:
+            raise ProcessorError('<html>502 Bad Gateway</html>')
+        if behaviour == 'timeout':
+            # booked, but the answer is lost on the way back
+            raise ProcessorTimeout(idempotency_key)
+        return result
+
+    def _book(self, idempotency_key, token, amount, currency):
+        """Return (charge, behaviour): the charge booked with the key, the
+        first one if the key was seen before; None for a garbage answer"""
         pool = Pool()
         Card = pool.get('sale.subscription.test_card')
         Charge = pool.get('sale.subscription.test_charge')
         previous = Charge.search(
             [('idempotency_key', '=', idempotency_key)], limit=1)
         if previous:
-            return previous[0].result()
-        method = payment.subscription_payment_method
-        cards = Card.search([('token', '=', method.token)], limit=1)
+            return previous[0], None
+        cards = Card.search([('token', '=', token)], limit=1)
         behaviour = cards[0].behaviour if cards else 'invalid'
         if behaviour == 'garbage':
-            raise ProcessorError('<html>502 Bad Gateway</html>')
+            return None, behaviour
         if behaviour in {'succeed', 'timeout'}:
             values = {'status': SUCCEEDED}
         elif behaviour == 'invalid':
@@ -206,20 +250,19 @@ class TestProcessor(PaymentProcessor):
         else:
             values = {'status': FAILED, 'code': behaviour,
                 'message': _MESSAGES[behaviour]}
-        charge = Charge(idempotency_key=idempotency_key, token=method.token,
-            amount=Decimal(payment.amount), currency=payment.currency.code,
+        charge = Charge(idempotency_key=idempotency_key, token=token,
+            amount=amount, currency=currency,
             reference='ch_test_' + uuid.uuid4().hex[:24], **values)
         charge.save()
-        if behaviour == 'timeout':
-            # booked, but the answer is lost on the way back
-            raise ProcessorTimeout(idempotency_key)
-        return charge.result()
+        return charge, behaviour
 
     def lookup(self, idempotency_key):
         Charge = Pool().get('sale.subscription.test_charge')
-        charges = Charge.search(
-            [('idempotency_key', '=', idempotency_key)], limit=1)
-        return charges[0].result() if charges else None
+        with self._gateway():
+            charges = Charge.search(
+                [('idempotency_key', '=', idempotency_key)], limit=1)
+            result = charges[0].result() if charges else None
+        return result
 
 
 # process_method of account.payment.journal → processor class

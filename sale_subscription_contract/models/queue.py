@@ -1,0 +1,76 @@
+# Tasks of a killed worker.  trytond-worker marks a task dequeued when it
+# pulls it, in autocommit, before running it in a transaction of its own: a
+# worker killed (SIGKILL, OOM, lost machine) while running a task leaves it
+# dequeued and never finished, and no worker pulls it again.  A billing batch
+# left so waits for the next day's run, a charge for the janitor's grace.
+# On PostgreSQL a running task holds the lock of its queue row until it
+# commits, so a dequeued, unfinished row that is not locked belongs to a dead
+# worker: the cron puts it back in the queue.  Rerunning a task is what
+# Tryton does itself when a task's transaction fails; the module's tasks are
+# safe to rerun (claimed rows, unique period key, the charge's idempotency
+# key).
+import datetime
+
+from sql import Literal, Null
+from sql.functions import CurrentTimestamp
+
+from trytond import backend
+from trytond.pool import PoolMeta
+from trytond.transaction import Transaction
+
+# a task is pulled, then handed to a process of the worker's pool that locks
+# its row: left unlocked longer than this, its worker is gone
+REQUEUE_GRACE = datetime.timedelta(minutes=2)
+
+
+class Queue(metaclass=PoolMeta):
+    __name__ = 'ir.queue'
+
+    def run(self):
+        if backend.name == 'postgresql':
+            # held until the task's transaction ends: the row of a task being
+            # run is locked, the row of a task whose worker died is not
+            table = self.__table__()
+            cursor = Transaction().connection.cursor()
+            query = table.select(table.id, where=table.id == self.id)
+            statement, params = tuple(query)
+            cursor.execute(statement + ' FOR UPDATE', params)
+        super().run()
+
+    @classmethod
+    def requeue_dead_tasks(cls, grace=None):
+        """Cron: put back in the queue the tasks pulled by a worker that
+        died before finishing them (PostgreSQL); return their ids"""
+        if backend.name != 'postgresql':
+            # no row locks to tell a running task from a dead one
+            return []
+        if grace is None:
+            grace = REQUEUE_GRACE
+        table = cls.__table__()
+        cursor = Transaction().connection.cursor()
+        query = table.select(table.id,
+            where=(table.dequeued_at != Null) & (table.finished_at == Null)
+            & (table.dequeued_at
+                < CurrentTimestamp() - Literal(grace)))
+        statement, params = tuple(query)
+        cursor.execute(statement + ' FOR UPDATE SKIP LOCKED', params)
+        ids = [i for i, in cursor]
+        if ids:
+            cursor.execute(*table.update([table.dequeued_at], [Null],
+                    where=table.id.in_(ids)))
+            database = Transaction().database
+            if database.has_channel():
+                # wake the idle workers up, as a push does
+                database.notify(Transaction().connection, cls.__name__, '')
+        return ids
+
+
+class Cron(metaclass=PoolMeta):
+    __name__ = 'ir.cron'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.method.selection.append(
+            ('ir.queue|requeue_dead_tasks',
+                "Requeue the Tasks of Dead Workers"))
