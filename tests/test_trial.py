@@ -7,21 +7,10 @@ from decimal import Decimal
 import pytest
 
 from demo.company import create_plan
-from helpers import make_catalogue, start_contract
+from helpers import make_catalogue, run_cron, start_contract
 from trytond.exceptions import UserError
 
 D = datetime.date
-
-
-def run_cron(env, date):
-    """What the daily billing cron does on date, without the queue: the
-    lifecycle run (in end_finished), then the billing of the due contracts"""
-    Contract = env.get('sale.subscription')
-    with env.on(date):
-        Contract.end_finished(date)
-        due = Contract.due_contract_ids(date)
-        invoices, errors = Contract.bill(Contract.claim(due, date), date)
-    assert not errors
 
 
 def test_14_day_trial_then_first_invoice_on_day_15(env):

@@ -345,17 +345,6 @@ class CustomerEmail(Workflow, ModelSQL, ModelView):
         return '%s.pdf' % slugify(title), data
 
 
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.append(
-            ('sale.subscription.customer_email|retry_failed',
-                "Retry Failed Customer E-mails"))
-
-
 class Contract(metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 

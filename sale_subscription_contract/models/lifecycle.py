@@ -6,17 +6,6 @@ from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
 
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.append(
-            ('sale.subscription|process_lifecycle',
-                "Pause, Resume, End Trials and Renew Subscription Contracts"))
-
-
 class Contract(metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 

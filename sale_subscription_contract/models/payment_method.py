@@ -144,17 +144,3 @@ class Contract(metaclass=PoolMeta):
                         method=method.rec_name,
                         owner=method.party.rec_name,
                         party=contract.party.rec_name))
-
-
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.extend([
-                ('sale.subscription|run_payment_dunning',
-                    "Retry Failed Subscription Payments"),
-                ('account.payment|subscription_janitor',
-                    "Settle Subscription Charges of Unknown Outcome"),
-                ])

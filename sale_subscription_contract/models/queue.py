@@ -63,14 +63,3 @@ class Queue(metaclass=PoolMeta):
                 # wake the idle workers up, as a push does
                 database.notify(Transaction().connection, cls.__name__, '')
         return ids
-
-
-class Cron(metaclass=PoolMeta):
-    __name__ = 'ir.cron'
-
-    @classmethod
-    def __setup__(cls):
-        super().__setup__()
-        cls.method.selection.append(
-            ('ir.queue|requeue_dead_tasks',
-                "Requeue the Tasks of Dead Workers"))
