@@ -69,7 +69,6 @@ def database():
         if not Company.search([]):
             setup_company(FIRST_YEAR, LAST_YEAR)
     in_transaction(DB_NAME, setup, user=USER)
-    _BASELINE['rows'] = _committed_rows()
     return DB_NAME
 
 
@@ -137,8 +136,11 @@ def pytest_pyfunc_call(pyfuncitem):
         with Transaction().set_context(context):
             kwargs['env'] = Env(company)
             pyfuncitem.obj(**kwargs)
+    # tests without env may commit on purpose (test_concurrent_billing)
+    before = _committed_rows()
     in_transaction(DB_NAME, run, user=USER, commit=False, extras=_EXTRAS)
-    leaked = _committed_rows() - _BASELINE['rows']
+    _rollback_memory_connection(pyfuncitem.nodeid)
+    leaked = _committed_rows() - before
     assert not leaked, (
         "the test committed rows it should have rolled back: %s" % leaked)
     return True
@@ -148,10 +150,34 @@ def pytest_pyfunc_call(pyfuncitem):
 # something committed the test's transaction and later tests see its data
 _WATCHED = ['sale_subscription', 'account_invoice', 'sale_sale',
     'party_party']
-_BASELINE = {}
 # the tables Tryton asked to lock from the start of a transaction: learnt
 # once for the session instead of restarting each test that posts invoices
 _EXTRAS = {}
+
+
+def _rollback_memory_connection(nodeid):
+    """SQLite's :memory: database is one connection shared by every
+    transaction of the thread: work still pending on it after the test's
+    rollback would be seen, or committed, by the next test. Roll it back
+    and say so in the summary."""
+    if backend_name() != 'sqlite':
+        return
+    from trytond.backend.sqlite.database import Database
+    memory = getattr(Database._local, 'memory_database', None)
+    connection = memory._conn if memory else None
+    if connection is not None and connection.in_transaction:
+        connection.rollback()
+        _PENDING_AFTER.append(nodeid)
+
+
+_PENDING_AFTER = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    for nodeid in _PENDING_AFTER:
+        terminalreporter.write_line(
+            "work left pending on the SQLite connection after %s "
+            "was rolled back" % nodeid)
 
 
 def _committed_rows():
