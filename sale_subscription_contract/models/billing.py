@@ -189,6 +189,8 @@ class ContractBilling(metaclass=PoolMeta):
         On PostgreSQL contracts locked by a concurrent run are skipped: that
         run bills them.
         """
+        if not ids:
+            return []  # PostgreSQL refuses an empty IN ()
         transaction = Transaction()
         table = cls.__table__()
         query = table.select(table.id,
