@@ -64,8 +64,7 @@ def run(server, data, name, workers, config, bill_date, context, n):
         Contract = Pool(name).get('sale.subscription')
         start = time.monotonic()
         in_tx(name, lambda: Contract.bill_due_contracts(bill_date), context)
-        while server.execute('SELECT count(*) FROM ir_queue '
-                'WHERE finished_at IS NULL', database=name)[0][0]:
+        while server.pending_tasks(name):
             assert all(p.poll() is None for p in processes), "worker died"
             time.sleep(0.2)
         seconds = time.monotonic() - start
@@ -81,11 +80,16 @@ def run(server, data, name, workers, config, bill_date, context, n):
         "WHERE state = 'succeeded'", database=name)
     (tasks,), = server.execute('SELECT count(*) FROM ir_queue',
         database=name)
+    # runs that failed (e.g. a lock held by the other worker) and were
+    # queued again by Tryton
+    (failed,), = server.execute('SELECT count(*) FROM ir_queue '
+        'WHERE finished_at IS NULL', database=name)
     backend.Database(name).close()
     Pool.stop(name)
     server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return {'workers': workers, 'seconds': seconds, 'invoices': invoices,
-        'charges': charges, 'tasks': tasks, 'rate': n / seconds}
+        'charges': charges, 'tasks': tasks, 'failed': failed,
+        'rate': n / seconds}
 
 
 def main():
@@ -102,9 +106,11 @@ def main():
     try:
         template_seconds = build_template(
             server, template, cfg.name, options.keep_template)
-        from trytond import backend, config
-        from trytond.pool import Pool
+        from trytond import config
         config.update_etc(cfg.name)
+        # the backend is chosen from the configuration when first imported
+        from trytond import backend
+        from trytond.pool import Pool
         # the bench process only queues: the workers run the tasks
         server.create(data, template)
         Pool(data).init()
@@ -127,13 +133,13 @@ def main():
         f"{template_seconds:.0f} s, setup {setup_seconds:.0f} s; "
         "timed from queuing the billing to an empty ir.queue "
         "(billing, posting, charging, paid state)")
-    head = "{:>8} {:>9} {:>9} {:>9} {:>8} {:>12} {:>8}"
+    head = "{:>8} {:>9} {:>9} {:>9} {:>8} {:>8} {:>12} {:>8}"
     print(head.format('workers', 'seconds', 'invoices', 'charges', 'tasks',
-            'contracts/s', 'ratio'))
+            'failed', 'contracts/s', 'ratio'))
     base = results[0]['rate']
     for r in results:
         print(head.format(r['workers'], f"{r['seconds']:.1f}", r['invoices'],
-                r['charges'], r['tasks'], f"{r['rate']:.1f}",
+                r['charges'], r['tasks'], r['failed'], f"{r['rate']:.2f}",
                 f"{r['rate'] / base:.2f}"))
     print(f"({datetime.datetime.now():%Y-%m-%d %H:%M})")
 

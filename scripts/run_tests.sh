@@ -11,7 +11,7 @@ status=0
 # suite once saw another test's committed rows (see conftest.py)
 echo "== SQLite =="
 TRYTOND_DATABASE_URI=sqlite:// DB_NAME=:memory: \
-    $PY -m pytest -q -p no:cacheprovider tests || status=1
+    $PY -m pytest -q -p no:cacheprovider --durations=12 tests || status=1
 
 if $PY - "$PG_URI" <<'PYEOF'
 import sys, psycopg
@@ -38,7 +38,7 @@ PYEOF
     TRYTOND_DATABASE_URI=$PG_URI DB_NAME=test_subscription_contract \
         CRASH_CONTRACTS=${CRASH_CONTRACTS:-100} \
         DB_CACHE=${PG_URI%/} \
-        $PY -m pytest -q -p no:cacheprovider tests || status=1
+        $PY -m pytest -q -p no:cacheprovider --durations=12 tests || status=1
 elif [ "${CI:-}" = "true" ]; then
     echo "CI=true: PostgreSQL is required" >&2
     status=1

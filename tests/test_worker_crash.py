@@ -83,8 +83,7 @@ def test_killed_workers_invoice_once_and_charge_at_most_once(
                 start_new_session=True)
 
         def unfinished():
-            return server.execute('SELECT count(*) FROM ir_queue '
-                'WHERE finished_at IS NULL', database=name)[0][0]
+            return server.pending_tasks(name)
 
         def requeue():
             return len(in_tx(name,
@@ -131,8 +130,7 @@ def test_killed_workers_invoice_once_and_charge_at_most_once(
         # the kills hit running work: otherwise the test proved nothing
         assert kills_with_work >= 1 and requeued >= 1, (
             kills_with_work, requeued)
-        assert rows('SELECT count(*) FROM ir_queue '
-            'WHERE finished_at IS NULL') == [(0,)]
+        assert unfinished() == 0
 
         # each (contract, period) invoiced once, by a posted invoice
         # (of this run's company: test_concurrent_billing commits its own)

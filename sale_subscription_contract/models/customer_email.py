@@ -367,22 +367,32 @@ class Contract(metaclass=PoolMeta):
         'closed_unpaid' (invoice). The e-mail is sent by a queue task after
         commit; returns its outbox row.
         """
+        email, = self.notify_customers([(self, kind, values)])
+        return email
+
+    @classmethod
+    def notify_customers(cls, notices):
+        "Queue an e-mail per (contract, kind, values); return their rows"
         pool = Pool()
         CustomerEmail = pool.get('sale.subscription.customer_email')
-        if kind not in dict(KINDS):
-            raise ValueError("unknown customer notice %r" % kind)
-        invoice = values.get('invoice')
-        if invoice is None:
-            raise ValueError("customer notice %r needs an invoice" % kind)
-        # the payment log keeps the request next to the attempts
-        super().notify_customer(kind, **values)
-        email = CustomerEmail(
-            subscription=self, party=self.party, invoice=invoice, kind=kind,
-            hard=bool(values.get('hard')), step=values.get('step'),
-            language=self.party.lang)
-        email.save()
-        CustomerEmail.__queue__.deliver([email])
-        return email
+        for _, kind, values in notices:
+            if kind not in dict(KINDS):
+                raise ValueError("unknown customer notice %r" % kind)
+            if values.get('invoice') is None:
+                raise ValueError("customer notice %r needs an invoice" % kind)
+        # the payment log keeps the requests next to the attempts
+        super().notify_customers(notices)
+        emails = [CustomerEmail(
+                subscription=contract, party=contract.party,
+                invoice=values['invoice'], kind=kind,
+                hard=bool(values.get('hard')), step=values.get('step'),
+                language=contract.party.lang)
+            for contract, kind, values in notices]
+        CustomerEmail.save(emails)
+        for email in emails:
+            # one task each: a rerun task never sends another e-mail twice
+            CustomerEmail.__queue__.deliver([email])
+        return emails
 
     @classmethod
     def bill(cls, contracts, date):
@@ -392,11 +402,9 @@ class Contract(metaclass=PoolMeta):
         invoices, errors = super().bill(contracts, date)
         periods = Period.search([
                 ('invoice', 'in', [i.id for i in invoices]),
+                ('subscription.plan.invoicing_mode', '=', 'invoice'),
+                ('invoice.state', 'in', ['posted', 'paid']),
                 ], order=[('id', 'ASC')])
-        for period in periods:
-            contract = period.subscription
-            if (contract.plan
-                    and contract.plan.invoicing_mode == 'invoice'
-                    and period.invoice.state in {'posted', 'paid'}):
-                contract.notify_customer('invoice', invoice=period.invoice)
+        cls.notify_customers([(period.subscription, 'invoice',
+                    {'invoice': period.invoice}) for period in periods])
         return invoices, errors

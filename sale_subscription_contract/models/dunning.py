@@ -193,19 +193,39 @@ class ContractDunning(metaclass=PoolMeta):
     def notify_customer(self, kind, **values):
         """Ask for a message to the customer: kind is 'invoice',
         'payment_failed' or 'payment_reminder'; values name the invoice,
-        payment, reminder step, hard decline.
+        payment, reminder step, hard decline."""
+        notice, = self.notify_customers([(self, kind, values)])
+        return notice
 
-        Here it only records the request on the contract; the e-mail
-        machinery overrides it (calling super())."""
-        return self.log_payment('notify', notification=kind,
-            invoice=values.get('invoice'), payment=values.get('payment'),
-            step=values.get('step'), hard=bool(values.get('hard')))
+    @classmethod
+    def notify_customers(cls, notices):
+        """Ask for messages to customers: notices is a list of
+        (contract, kind, values) as notify_customer takes them.
+
+        Here it only records the requests on the contracts (one write for
+        all: the billing run asks for one per invoice); the e-mail
+        machinery overrides it (calling super()). Returns one record per
+        notice."""
+        return cls.log_payments([
+                (contract, 'notify', {'notification': kind,
+                        'invoice': values.get('invoice'),
+                        'payment': values.get('payment'),
+                        'step': values.get('step'),
+                        'hard': bool(values.get('hard'))})
+                for contract, kind, values in notices])
 
     def log_payment(self, kind, **values):
-        Log = Pool().get('sale.subscription.payment_log')
-        log = Log(subscription=self, date=self._today(), kind=kind, **values)
-        log.save()
+        log, = self.log_payments([(self, kind, values)])
         return log
+
+    @classmethod
+    def log_payments(cls, entries):
+        "Record [(contract, kind, values)] in the payment log, in one write"
+        Log = Pool().get('sale.subscription.payment_log')
+        logs = [Log(subscription=contract, date=contract._today(), kind=kind,
+                **values) for contract, kind, values in entries]
+        Log.save(logs)
+        return logs
 
     def _dunning_next(self, after_day):
         "The next dunning date after day after_day of the dunning, or None"

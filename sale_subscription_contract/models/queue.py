@@ -8,25 +8,44 @@
 # worker: the cron puts it back in the queue.  Rerunning a task is what
 # Tryton does itself when a task's transaction fails; the module's tasks are
 # safe to rerun (claimed rows, unique period key, the charge's idempotency
-# key).
+# key).  A task that failed is not a dead worker's: Tryton pushed a copy of
+# it (database errors) or reported it in ir.error (user errors), so the cron
+# leaves it alone.
+#
+# Locks: Tryton takes a table or record lock only at the start of a
+# transaction; a task that needs one (the invoice and move sequences) does
+# its work, is told to restart with the lock and does it all again.  A
+# worker learns what each kind of task asked for and asks for it before the
+# next such task starts working, so the restart costs nothing.
 import datetime
 
 from sql import Literal, Null
 from sql.functions import CurrentTimestamp
+from sql.operators import Concat, Exists
 
 from trytond import backend
-from trytond.pool import PoolMeta
-from trytond.transaction import Transaction
+from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction, TransactionError
 
 # a task is pulled, then handed to a process of the worker's pool that locks
 # its row: left unlocked longer than this, its worker is gone
 REQUEUE_GRACE = datetime.timedelta(minutes=2)
+# per process: (model, method) of a task -> the locks it asked for
+_LEARNED_LOCKS = {}
 
 
 class Queue(metaclass=PoolMeta):
     __name__ = 'ir.queue'
 
     def run(self):
+        transaction = Transaction()
+        learned = _LEARNED_LOCKS.setdefault(
+            (self.data['model'], self.data['method']), {})
+        # raises TransactionError before any work when a lock is missing
+        for table in learned.get('_lock_tables', []):
+            transaction.lock_table(table)
+        for table, ids in learned.get('_lock_records', {}).items():
+            transaction.lock_records(table, ids)
         if backend.name == 'postgresql':
             # held until the task's transaction ends: the row of a task being
             # run is locked, the row of a task whose worker died is not
@@ -35,7 +54,11 @@ class Queue(metaclass=PoolMeta):
             query = table.select(table.id, where=table.id == self.id)
             statement, params = tuple(query)
             cursor.execute(statement + ' FOR UPDATE', params)
-        super().run()
+        try:
+            super().run()
+        except TransactionError as error:
+            error.fix(learned)
+            raise
 
     @classmethod
     def requeue_dead_tasks(cls, grace=None):
@@ -46,12 +69,23 @@ class Queue(metaclass=PoolMeta):
             return []
         if grace is None:
             grace = REQUEUE_GRACE
+        Error = Pool().get('ir.error')
         table = cls.__table__()
+        copy = cls.__table__()
+        error = Error.__table__()
         cursor = Transaction().connection.cursor()
         query = table.select(table.id,
             where=(table.dequeued_at != Null) & (table.finished_at == Null)
             & (table.dequeued_at
-                < CurrentTimestamp() - Literal(grace)))
+                < CurrentTimestamp() - Literal(grace))
+            # failed, not lost: Tryton queued it again after database errors
+            & ~Exists(copy.select(copy.id,
+                    where=(copy.id > table.id) & (copy.name == table.name)
+                    & (copy.data == table.data)))
+            # failed on a user error: reported, rerun from ir.error
+            & ~Exists(error.select(error.id,
+                    where=error.origin == Concat(
+                        cls.__name__ + ',', table.id))))
         statement, params = tuple(query)
         cursor.execute(statement + ' FOR UPDATE SKIP LOCKED', params)
         ids = [i for i, in cursor]
