@@ -1,6 +1,8 @@
 """Card payments for the demo and the tests: a payment journal on the
 module's test card processor whose successful payments are booked on a
 clearing account (the ERP's account_payment_clearing), and test cards."""
+import datetime
+
 from trytond.pool import Pool
 
 
@@ -28,9 +30,12 @@ def create_card_journal(company, name="Kreditkarte (Test)"):
             ('reconcile', '=', False),
             ], order=[('code', 'ASC')], limit=1)
     cash, = Journal.search([('type', '=', 'cash')], limit=1)
+    # a card charge is final: the ERP's cron posts its clearing move the
+    # same day
     journal = PaymentJournal(name=name, company=company,
         currency=company.currency, process_method='subscription_test',
-        clearing_account=clearing, clearing_journal=cash)
+        clearing_account=clearing, clearing_journal=cash,
+        clearing_posting_delay=datetime.timedelta(0))
     journal.save()
     return journal
 

@@ -327,13 +327,13 @@ class ContractPayment(metaclass=PoolMeta):
         "Book a processor's definite answer; an unknown one changes nothing"
         pool = Pool()
         Payment = pool.get('account.payment')
-        Move = pool.get('account.move')
         if result.status == SUCCEEDED:
+            # reconciled at once, the invoice is paid; the clearing move is
+            # posted with the others by the ERP's cron (the journal's
+            # clearing posting delay): posting here would take the gapless
+            # move sequence in every charge and serialise all workers on it
             Payment.succeed([payment])
             payment = Payment(payment.id)
-            if payment.clearing_move and payment.clearing_move.state == 'draft':
-                # a card charge is final: the ledger shows it at once
-                Move.post([payment.clearing_move])
             self.payment_succeeded_for(payment)
         elif result.status == FAILED:
             Payment.fail([payment])
