@@ -15,8 +15,12 @@
 # Locks: Tryton takes a table or record lock only at the start of a
 # transaction; a task that needs one (the invoice and move sequences) does
 # its work, is told to restart with the lock and does it all again.  A
-# worker learns what each kind of task asked for and asks for it before the
-# next such task starts working, so the restart costs nothing.
+# worker learns the records each kind of task asked to lock twice (the
+# sequences: every billing batch asks for them) and asks for them before the
+# next such task starts working, so the restart costs nothing.  Records
+# asked once (the payment a charge locks) and table locks (a journal's first
+# move in a period) are not learnt: taken by every task, they would make the
+# workers wait for each other.
 import datetime
 
 from sql import Literal, Null
@@ -30,8 +34,10 @@ from trytond.transaction import Transaction, TransactionError
 # a task is pulled, then handed to a process of the worker's pool that locks
 # its row: left unlocked longer than this, its worker is gone
 REQUEUE_GRACE = datetime.timedelta(minutes=2)
-# per process: (model, method) of a task -> the locks it asked for
+# per process: (model, method) of a task -> the record locks learnt, and
+# how often each (table, id) was asked for
 _LEARNED_LOCKS = {}
+_ASKED = {}
 
 
 class Queue(metaclass=PoolMeta):
@@ -39,12 +45,10 @@ class Queue(metaclass=PoolMeta):
 
     def run(self):
         transaction = Transaction()
-        learned = _LEARNED_LOCKS.setdefault(
-            (self.data['model'], self.data['method']), {})
+        kind = (self.data['model'], self.data['method'])
+        learned = _LEARNED_LOCKS.setdefault(kind, {})
         # raises TransactionError before any work when a lock is missing
-        for table in learned.get('_lock_tables', []):
-            transaction.lock_table(table)
-        for table, ids in learned.get('_lock_records', {}).items():
+        for table, ids in learned.items():
             transaction.lock_records(table, ids)
         if backend.name == 'postgresql':
             # held until the task's transaction ends: the row of a task being
@@ -57,8 +61,22 @@ class Queue(metaclass=PoolMeta):
         try:
             super().run()
         except TransactionError as error:
-            error.fix(learned)
+            self._learn_lock(kind, error)
             raise
+
+    @staticmethod
+    def _learn_lock(kind, error):
+        "Learn the records a lock error asks for when asked a second time"
+        # Tryton's lock errors say what they ask for in _table and _ids
+        table = getattr(error, '_table', None)
+        ids = getattr(error, '_ids', None)
+        if not table or not ids:
+            return
+        asked = _ASKED.setdefault(kind, {})
+        for id_ in ids:
+            asked[table, id_] = asked.get((table, id_), 0) + 1
+            if asked[table, id_] == 2:
+                _LEARNED_LOCKS[kind].setdefault(table, []).append(id_)
 
     @classmethod
     def requeue_dead_tasks(cls, grace=None):
