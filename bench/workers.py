@@ -82,13 +82,15 @@ def run(server, data, name, workers, config, bill_date, context, n):
         database=name)
     # runs that failed (e.g. a lock held by the other worker) and were
     # queued again by Tryton
-    (failed,), = server.execute('SELECT count(*) FROM ir_queue '
-        'WHERE finished_at IS NULL', database=name)
+    failed_by_task = dict(server.execute("SELECT data->>'method', count(*) "
+        'FROM ir_queue WHERE finished_at IS NULL GROUP BY 1', database=name))
+    failed = sum(failed_by_task.values())
     backend.Database(name).close()
     Pool.stop(name)
     server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return {'workers': workers, 'seconds': seconds, 'invoices': invoices,
         'charges': charges, 'tasks': tasks, 'failed': failed,
+        'failed_by_task': failed_by_task,
         'rate': n / seconds}
 
 
@@ -141,6 +143,10 @@ def main():
         print(head.format(r['workers'], f"{r['seconds']:.1f}", r['invoices'],
                 r['charges'], r['tasks'], r['failed'], f"{r['rate']:.2f}",
                 f"{r['rate'] / base:.2f}"))
+    for r in results:
+        if r['failed']:
+            print(f"{r['workers']} worker(s), runs queued again after a "
+                f"lock was found taken: {r['failed_by_task']}")
     print(f"({datetime.datetime.now():%Y-%m-%d %H:%M})")
 
 
