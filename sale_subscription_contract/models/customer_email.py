@@ -359,20 +359,15 @@ class Contract(metaclass=PoolMeta):
         default.setdefault('customer_emails', None)
         return super().copy(contracts, default=default)
 
-    def notify_customer(self, kind, **values):
-        """E-mail the customer about an invoice, in their language.
-
-        kind: 'invoice' (values: invoice), 'payment_failed' (invoice,
-        payment, hard), 'payment_reminder' (invoice, step) or
-        'closed_unpaid' (invoice). The e-mail is sent by a queue task after
-        commit; returns its outbox row.
-        """
-        email, = self.notify_customers([(self, kind, values)])
-        return email
-
     @classmethod
     def notify_customers(cls, notices):
-        "Queue an e-mail per (contract, kind, values); return their rows"
+        """E-mail each customer about an invoice, in their language.
+
+        notices: (contract, kind, values) with kind 'invoice' (values:
+        invoice), 'payment_failed' (invoice, payment, hard),
+        'payment_reminder' (invoice, step) or 'closed_unpaid' (invoice).
+        Each e-mail is sent by a queue task after commit; returns their
+        outbox rows."""
         pool = Pool()
         CustomerEmail = pool.get('sale.subscription.customer_email')
         for _, kind, values in notices:

@@ -67,16 +67,14 @@ class Queue(metaclass=PoolMeta):
     @staticmethod
     def _learn_lock(kind, error):
         "Learn the records a lock error asks for when asked a second time"
-        # Tryton's lock errors say what they ask for in _table and _ids
-        table = getattr(error, '_table', None)
-        ids = getattr(error, '_ids', None)
-        if not table or not ids:
-            return
+        asks = {}
+        error.fix(asks)  # what the restarted transaction will lock
         asked = _ASKED.setdefault(kind, {})
-        for id_ in ids:
-            asked[table, id_] = asked.get((table, id_), 0) + 1
-            if asked[table, id_] == 2:
-                _LEARNED_LOCKS[kind].setdefault(table, []).append(id_)
+        for table, ids in asks.get('_lock_records', {}).items():
+            for id_ in ids:
+                asked[table, id_] = asked.get((table, id_), 0) + 1
+                if asked[table, id_] == 2:
+                    _LEARNED_LOCKS[kind].setdefault(table, []).append(id_)
 
     @classmethod
     def requeue_dead_tasks(cls, grace=None):
