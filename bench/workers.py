@@ -85,12 +85,20 @@ def run(server, data, name, workers, config, bill_date, context, n):
     failed_by_task = dict(server.execute("SELECT data->>'method', count(*) "
         'FROM ir_queue WHERE finished_at IS NULL GROUP BY 1', database=name))
     failed = sum(failed_by_task.values())
+    # where the workers' time went: runs and seconds per kind of task
+    # (a failed run has no finished_at and is not counted)
+    time_by_task = {method: (runs, float(seconds))
+        for method, runs, seconds in server.execute(
+            "SELECT (data->>'model') || '.' || (data->>'method'), count(*), "
+            'sum(extract(epoch FROM finished_at - dequeued_at)) '
+            'FROM ir_queue WHERE finished_at IS NOT NULL GROUP BY 1 '
+            'ORDER BY 3 DESC', database=name)}
     backend.Database(name).close()
     Pool.stop(name)
     server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return {'workers': workers, 'seconds': seconds, 'invoices': invoices,
         'charges': charges, 'tasks': tasks, 'failed': failed,
-        'failed_by_task': failed_by_task,
+        'failed_by_task': failed_by_task, 'time_by_task': time_by_task,
         'rate': n / seconds}
 
 
@@ -147,6 +155,11 @@ def main():
         if r['failed']:
             print(f"{r['workers']} worker(s), runs queued again after a "
                 f"lock was found taken: {r['failed_by_task']}")
+    for r in results:
+        print(f"{r['workers']} worker(s), finished runs and seconds in "
+            "them per task:")
+        for method, (runs, seconds) in r['time_by_task'].items():
+            print(f"    {method:<40} {runs:>6} {seconds:>9.1f}")
     print(f"({datetime.datetime.now():%Y-%m-%d %H:%M})")
 
 
