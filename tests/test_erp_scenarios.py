@@ -25,32 +25,38 @@ SCENARIOS = {
 
 
 @pytest.fixture(scope='module')
-def scenario_runs():
+def scenario_runs(tmp_path_factory):
     "Start every module's scenarios at once; the tests wait for them"
     runs = {}
+    logs = tmp_path_factory.mktemp('erp_scenarios')
     for module, scenarios in SCENARIOS.items():
         env = dict(os.environ)
         if env.get('DB_NAME') != ':memory:':
             env['DB_NAME'] = f'test_erp_scenarios_{module}'
         if '://' not in env.get('DB_CACHE', ''):
             env['DB_CACHE'] = os.path.join(ROOT, '.cache', 'db-erp')
-        runs[module] = subprocess.Popen(
-            [sys.executable, os.path.join(ROOT, 'tests', 'erp_scenarios.py'),
-                *scenarios],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True)
+        # to a file: a full pipe nobody reads yet would stop the process
+        log = logs / f'{module}.log'
+        with open(log, 'w') as output:
+            process = subprocess.Popen(
+                [sys.executable,
+                    os.path.join(ROOT, 'tests', 'erp_scenarios.py'),
+                    *scenarios],
+                env=env, stdout=output, stderr=subprocess.STDOUT)
+        runs[module] = process, log
     yield runs
-    for run in runs.values():
-        if run.poll() is None:
-            run.kill()
-            run.wait()
+    for process, _ in runs.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize('module', SCENARIOS)
 def test_erp_scenarios_with_module(scenario_runs, module):
-    run = scenario_runs[module]
-    output, _ = run.communicate(timeout=1800)
-    assert run.returncode == 0, output[-6000:]
+    process, log = scenario_runs[module]
+    process.wait(timeout=1800)
+    output = log.read_text()
+    assert process.returncode == 0, output[-6000:]
     # every scenario of the module ran and passed
     assert output.count(' ... ok') == len(SCENARIOS[module]), output[-6000:]

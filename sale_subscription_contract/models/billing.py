@@ -15,7 +15,7 @@ from trytond.model import (
 from trytond.modules.product import price_digits
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, TransactionError
 
 from .exceptions import BillingDateError, BillingError
 
@@ -375,20 +375,24 @@ class ContractBilling(metaclass=PoolMeta):
         sequence's lock; one after the other, they leave the other workers
         to the charges.
         """
-        if chain:
-            after = max(c.id for c in contracts)
-            cls._queue_next_batch(date, after)
-        claimed = cls.claim([c.id for c in contracts], date)
+        if not chain:
+            return cls.bill(cls.claim([c.id for c in contracts], date), date)
+        transaction = Transaction()
+        queued = len(transaction.tasks)  # without a worker: run after this
+        after = max(c.id for c in contracts)
+        cls._queue_next_batch(date, after)
         try:
-            return cls.bill(claimed, date)
-        except UserError:
-            if not chain or len(contracts) == 1:
-                raise
-            # One contract the checks before posting did not catch fails
-            # the batch (as the command line does, contract by contract):
-            # the run goes on, and each contract of this batch gets a task
-            # of its own, so only the failing one is reported, for a rerun.
-            Transaction().rollback()
+            return cls.bill(cls.claim([c.id for c in contracts], date), date)
+        except (TransactionError, backend.DatabaseOperationalError):
+            raise  # the task is run again (with the lock it asks for)
+        except Exception:
+            # A contract the checks before posting did not catch fails the
+            # batch: as the command line does, the run goes on and each
+            # contract of this batch gets a task of its own, so only the
+            # failing one is reported, for a rerun.
+            transaction.rollback()
+            # the ids of the rolled-back tasks would be reused (SQLite)
+            del transaction.tasks[queued:]
             cls._queue_next_batch(date, after)
             for contract in contracts:
                 cls.__queue__.bill_batch([contract], date)
