@@ -80,19 +80,22 @@ def run(server, data, name, workers, config, bill_date, context, n):
         "WHERE state = 'succeeded'", database=name)
     (tasks,), = server.execute('SELECT count(*) FROM ir_queue',
         database=name)
-    # runs that failed (e.g. a lock held by the other worker) and were
-    # queued again by Tryton
-    failed_by_task = dict(server.execute("SELECT data->>'method', count(*) "
-        'FROM ir_queue WHERE finished_at IS NULL GROUP BY 1', database=name))
-    failed = sum(failed_by_task.values())
-    # where the workers' time went: runs and seconds per kind of task
-    # (a failed run has no finished_at and is not counted)
-    time_by_task = {method: (runs, float(seconds))
-        for method, runs, seconds in server.execute(
-            "SELECT (data->>'model') || '.' || (data->>'method'), count(*), "
+    # per kind of task: the runs that failed (e.g. a lock held by the other
+    # worker; Tryton queued them again) and where the workers' time went
+    # (runs that finished and the seconds in them)
+    failed_by_task, time_by_task = {}, {}
+    for task, failed_runs, runs, busy in server.execute(
+            "SELECT (data->>'model') || '.' || (data->>'method'), "
+            'count(*) FILTER (WHERE finished_at IS NULL), '
+            'count(finished_at), '
             'sum(extract(epoch FROM finished_at - dequeued_at)) '
-            'FROM ir_queue WHERE finished_at IS NOT NULL GROUP BY 1 '
-            'ORDER BY 3 DESC', database=name)}
+            'FROM ir_queue GROUP BY 1 ORDER BY 4 DESC NULLS LAST',
+            database=name):
+        if failed_runs:
+            failed_by_task[task] = failed_runs
+        if runs:
+            time_by_task[task] = (runs, float(busy))
+    failed = sum(failed_by_task.values())
     backend.Database(name).close()
     Pool.stop(name)
     server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

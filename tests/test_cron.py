@@ -17,15 +17,23 @@ from trytond.modules.sale_subscription_contract.models import (
 D = datetime.date
 
 
+def seat_contracts(env, date, names, seats=1):
+    "The monthly contracts of customers names, each sold seats on date"
+    plan = monthly_plan(env)
+    products = make_catalogue(env)
+    contracts = []
+    with env.on(date):
+        for name in names:
+            sale = confirm(env, make_sale(env, customer(env, name), plan,
+                    [(products['seat'], seats)], sale_date=date))
+            contracts.extend(sale.subscriptions)
+    return contracts
+
+
 def test_daily_cron_bills_through_the_queue_once(env):
     Contract = env.get('sale.subscription')
     Cron = env.get('ir.cron')
-    plan = monthly_plan(env)
-    products = make_catalogue(env)
-    with env.on(D(2026, 5, 4)):
-        sale = confirm(env, make_sale(env, customer(env), plan,
-                [(products['seat'], 2)], sale_date=D(2026, 5, 4)))
-    contract, = sale.subscriptions
+    contract, = seat_contracts(env, D(2026, 5, 4), ["Müller GmbH"], seats=2)
     method = 'sale.subscription|bill_due_contracts'
     assert method in dict(Cron.fields_get(['method'])['method']['selection'])
     with env.on(D(2026, 6, 4)):
@@ -42,12 +50,8 @@ def test_daily_cron_bills_through_the_queue_once(env):
 def test_the_run_bills_its_batches_one_after_the_other(env):
     Contract = env.get('sale.subscription')
     Queue = env.get('ir.queue')
-    plan = monthly_plan(env)
-    products = make_catalogue(env)
-    with env.on(D(2026, 5, 4)):
-        for name in ["Kunde A", "Kunde B", "Kunde C", "Kunde D", "Kunde E"]:
-            confirm(env, make_sale(env, customer(env, name), plan,
-                    [(products['seat'], 1)], sale_date=D(2026, 5, 4)))
+    seat_contracts(env, D(2026, 5, 4),
+        ["Kunde A", "Kunde B", "Kunde C", "Kunde D", "Kunde E"])
     # the tasks of this run (on PostgreSQL other tests commit theirs)
     last = max([q.id for q in Queue.search([])], default=0)
     run = [('id', '>', last), ('data.method', '=', 'bill_batch')]
