@@ -9,7 +9,6 @@ goes through the ERP's API with the date patched to the simulated day, so
 invoices, periods and MRR events are exactly what the module would record.
 """
 import argparse
-import calendar
 import datetime
 import os
 import random
@@ -20,6 +19,8 @@ import time
 from collections import Counter
 from decimal import Decimal
 from unittest.mock import patch
+
+from dateutil.relativedelta import relativedelta
 
 from demo import data
 
@@ -67,16 +68,13 @@ def lock_upfront(records=()):
 
 
 def month_starts(first, count):
-    dates = []
-    year, month = first.year, first.month
-    for _ in range(count):
-        dates.append(datetime.date(year, month, 1))
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return dates
+    "The first of each month from first's month, for count months"
+    first = first.replace(day=1)
+    return [first + relativedelta(months=n) for n in range(count)]
 
 
 def month_end(date):
-    return date.replace(day=calendar.monthrange(date.year, date.month)[1])
+    return date + relativedelta(day=31)
 
 
 class Simulation:
@@ -87,9 +85,8 @@ class Simulation:
         self.rng = random.Random(seed)
         self.customers = customers
         self.until = until
-        first = until.year * 12 + until.month - months  # months since 0 AD
-        self.months = month_starts(
-            datetime.date(first // 12, first % 12 + 1, 1), months)
+        self.months = month_starts(until - relativedelta(months=months),
+            months)
         self.context = {}
         self.ids = {}  # name → record id of the set-up records
         self.errors = []

@@ -2,6 +2,8 @@
 import datetime
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
+
 from demo.company import (
     create_category, create_customer, create_payment_term, create_plan,
     create_product)
@@ -55,15 +57,8 @@ def customer(env, name="Müller GmbH", **values):
 
 
 def months(start, count):
-    "The first of each month from start"
-    dates = []
-    year, month = start.year, start.month
-    for _ in range(count):
-        dates.append(datetime.date(year, month, start.day))
-        month += 1
-        if month > 12:
-            year, month = year + 1, 1
-    return dates
+    "The same day of each month from start, for count months"
+    return [start + relativedelta(months=n) for n in range(count)]
 
 
 def start_contract(env, plan, date, lines):

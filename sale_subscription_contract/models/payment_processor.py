@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
+from stdnum import luhn
+
 import trytond.config as config
 from trytond import backend
 from trytond.i18n import gettext
@@ -84,18 +86,6 @@ _MESSAGES = {
     'insufficient_funds': "Your card has insufficient funds.",
     'expired_card': "Your card has expired.",
     }
-
-
-def luhn_valid(number):
-    digits = [int(d) for d in number]
-    total = 0
-    for i, digit in enumerate(reversed(digits)):
-        if i % 2:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
 
 
 def card_brand(number):
@@ -180,7 +170,7 @@ class TestProcessor(PaymentProcessor):
         Card = Pool().get('sale.subscription.test_card')
         number = ''.join(number.split())
         if not number.isdigit() or not 12 <= len(number) <= 19 \
-                or not luhn_valid(number):
+                or not luhn.is_valid(number):
             raise CardNumberError(gettext(
                     'sale_subscription_contract.msg_card_number_invalid',
                     last4=number[-4:]))
