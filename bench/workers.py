@@ -115,7 +115,8 @@ def main():
     with tempfile.NamedTemporaryFile('w', suffix='.conf',
             delete=False) as cfg:
         cfg.write(f'[database]\nuri = {options.uri}\n'
-            '[queue]\nworker = True\n')
+            '[queue]\nworker = True\n'
+            '[subscription]\ntest_processor = True\n')
     try:
         template_seconds = build_template(
             server, template, cfg.name, options.keep_template)

@@ -41,7 +41,9 @@ def create_database(directory, name):
     sqlite3.connect(path).close()
     config = os.path.join(directory, name + '.cfg')
     with open(config, 'w') as fp:
-        fp.write(f"[database]\nuri = sqlite://\npath = {directory}\n")
+        fp.write(f"[database]\nuri = sqlite://\npath = {directory}\n"
+            # the demo's cards are the test processor's
+            "[subscription]\ntest_processor = True\n")
     with tempfile.NamedTemporaryFile('w', suffix='.pass') as passfile:
         passfile.write('admin\n')
         passfile.flush()

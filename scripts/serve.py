@@ -61,6 +61,9 @@ def write_config(path, uri, port, db_path=None, sao_root=SAO_ROOT,
     cfg['web'] = {'listen': f'{host}:{port}', 'root': sao_root}
     # tests log in repeatedly from 127.0.0.1; don't get rate limited
     cfg['session'] = {'max_attempt': '100'}
+    # this script serves the demo and the test databases: their cards are
+    # the test processor's (never set on a production server)
+    cfg['subscription'] = {'test_processor': 'True'}
     for section, options in (extra or {}).items():
         if not cfg.has_section(section):
             cfg.add_section(section)

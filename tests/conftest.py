@@ -39,6 +39,7 @@ if 'DB_CACHE' not in os.environ:
         ROOT, '.cache', 'db', _module_hash())
     os.makedirs(os.environ['DB_CACHE'], exist_ok=True)
 
+import trytond.config as config  # noqa: E402
 from trytond.pool import Pool  # noqa: E402
 from trytond.tests.test_tryton import (  # noqa: E402
     DB_NAME, USER, activate_module)
@@ -48,6 +49,11 @@ from demo.company import setup_company  # noqa: E402
 from demo.tx import in_transaction  # noqa: E402
 
 MODULE = 'sale_subscription_contract'
+# a test server: cards are charged by the test processor (see
+# test_payment.py for a server without this option)
+if not config.has_section('subscription'):
+    config.add_section('subscription')
+config.set('subscription', 'test_processor', 'True')
 # its optional dependency, activated so that the Stripe processor is tested
 # (and the rest of the suite runs with it, as a customer with Stripe would)
 EXTRAS = ['account_payment_stripe']

@@ -249,3 +249,25 @@ def test_expired_card_is_not_charged_the_invoice_is_sent(env):
     log, = [l for l in contract.payment_logs if l.kind == 'no_method']
     assert "Visa •••• 4242" in log.description
     assert len(processor_charges(env)) == 1
+
+
+def test_test_processor_refuses_to_work_on_a_production_server(env):
+    "Without `[subscription] test_processor` no fake card is charged"
+    import trytond.config as config
+    Invoice = env.get('account.invoice')
+    Payment = env.get('account.payment')
+    contract = charge_contract(env, VISA_OK)
+    invoice, = bill(env, contract, START)
+    payment, = payments_of(env, invoice)
+    config.set('subscription', 'test_processor', 'False')
+    try:
+        with env.on(START), pytest.raises(UserError) as error:
+            Payment.subscription_charge([payment])
+        assert "test card processor" in error.value.message
+        with env.on(START), pytest.raises(UserError):
+            add_card(payment.journal, customer(env, "Neu GmbH"), VISA_OK)
+    finally:
+        config.set('subscription', 'test_processor', 'True')
+    assert processor_charges(env) == []
+    assert Payment(payment.id).state == 'processing'
+    assert Invoice(invoice.id).state == 'posted'

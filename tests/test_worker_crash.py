@@ -65,7 +65,8 @@ def test_killed_workers_invoice_once_and_charge_at_most_once(
     # tasks other tests of the session left behind are not this run's
     server.execute('DELETE FROM ir_queue', database=name)
     config = tmp_path / 'worker.conf'
-    config.write_text(f"[database]\nuri = {uri}\n[queue]\nworker = True\n")
+    config.write_text(f"[database]\nuri = {uri}\n[queue]\nworker = True\n"
+        "[subscription]\ntest_processor = True\n")
     workers = []
     try:
         Pool(name).init()

@@ -7,6 +7,10 @@ class CardNumberError(ValidationError):
     pass
 
 
+class TestProcessorDisabledError(UserError):
+    pass
+
+
 class CardExpiredError(ValidationError):
     pass
 

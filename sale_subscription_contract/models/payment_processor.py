@@ -19,7 +19,7 @@ from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
-from .payment_exceptions import CardNumberError
+from .payment_exceptions import CardNumberError, TestProcessorDisabledError
 
 # the outcome of a charge as the charging code understands it
 SUCCEEDED, FAILED, UNKNOWN = 'succeeded', 'failed', 'unknown'
@@ -163,7 +163,20 @@ class TestProcessor(PaymentProcessor):
     It keeps only a token and its behaviour per card (see TEST_CARDS), and
     its charges keyed by idempotency key, so charging twice with one key
     returns the first result and books nothing more.
+
+    It works only where the server's configuration says the databases are
+    for tests or a demo (`[subscription] test_processor = True`): a
+    production database must never take a fake payment for a real one.
     """
+
+    def __init__(self, journal):
+        super().__init__(journal)
+        if not config.getboolean(
+                'subscription', 'test_processor', default=False):
+            raise TestProcessorDisabledError(gettext(
+                    'sale_subscription_contract'
+                    '.msg_test_processor_disabled',
+                    journal=journal.rec_name))
 
     def tokenise(self, number, exp_month, exp_year):
         "Return (token, brand, last4) of a card number; never keep it"
