@@ -36,15 +36,26 @@ def test_daily_cron_bills_through_the_queue_once(env):
     contract, = seat_contracts(env, D(2026, 5, 4), ["Müller GmbH"], seats=2)
     method = 'sale.subscription|bill_due_contracts'
     assert method in dict(Cron.fields_get(['method'])['method']['selection'])
+    Invoice = env.get('account.invoice')
+    mine = [('party', '=', contract.party.id)]
     with env.on(D(2026, 6, 4)):
-        for _ in range(2):  # the cron running twice bills nothing twice
-            Contract.bill_due_contracts()
-            env.run_tasks()
+        Contract.bill_due_contracts()
+        env.run_tasks()
     contract = Contract(contract.id)
     assert sorted(p.start_date for p in contract.periods) == [
         D(2026, 5, 4), D(2026, 6, 4)]
-    assert {p.invoice.state for p in contract.periods} == {'posted'}
+    invoices = Invoice.search(mine)
+    assert sorted(i.total_amount for i in invoices) == [
+        Decimal('71.16'), Decimal('71.16')]  # 2 × 29.90 + 19 % VAT
+    assert {i.state for i in invoices} == {'posted'}
     assert contract.next_billing_date == D(2026, 7, 4)
+
+    # the cron running again on the same day invoices nothing more
+    with env.on(D(2026, 6, 4)):
+        Contract.bill_due_contracts()
+        env.run_tasks()
+    assert Invoice.search(mine) == invoices
+    assert len(Contract(contract.id).periods) == 2
 
 
 def test_the_run_bills_its_batches_one_after_the_other(env):

@@ -158,7 +158,6 @@ def test_killed_workers_invoice_once_and_charge_at_most_once(
         charges = rows('SELECT status, count(*) '
             'FROM sale_subscription_test_charge GROUP BY status')
         assert charges == [('succeeded', expected)], charges
-        assert charges[0][1] <= expected
         # no key charged twice, nor with another amount than its payment
         assert rows('SELECT count(*) FROM (SELECT idempotency_key '
             'FROM sale_subscription_test_charge GROUP BY idempotency_key '
