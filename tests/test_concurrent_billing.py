@@ -87,9 +87,9 @@ def test_two_runs_at_once_invoice_each_period_once(database, tmp_path):
         assert {i.state for i in invoices} == {'posted'}
         assert {p.invoice for p in periods} == set(invoices)
     in_transaction(DB_NAME, check, user=USER, context=context, commit=False)
-    # the runs' own summaries add up to the invoices written, and both
-    # runs took part (they ran side by side, not one after the other)
+    # the runs' own summaries add up to the invoices written: no run
+    # reports an invoice the other wrote (how the work was shared depends
+    # on the machine's load: on a busy one, one run may find it all done)
     invoiced = [int(re.search(r"invoices: (\d+)", o).group(1))
         for o in outputs]
     assert sum(invoiced) == CONTRACTS * 4, outputs
-    assert all(n > 0 for n in invoiced), outputs

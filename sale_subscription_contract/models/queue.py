@@ -38,6 +38,14 @@ REQUEUE_GRACE = datetime.timedelta(minutes=2)
 # how often each (table, id) was asked for
 _LEARNED_LOCKS = {}
 _ASKED = {}
+# (model, method) of the module's own tasks, all safe to rerun: only these
+# learn locks and are put back in the queue when their worker died; the
+# tasks of other modules run as Tryton runs them
+MODULE_TASKS = {
+    ('sale.subscription', 'bill_batch'),
+    ('account.payment', 'subscription_charge'),
+    ('sale.subscription.customer_email', 'deliver'),
+    }
 
 
 class Queue(metaclass=PoolMeta):
@@ -46,6 +54,8 @@ class Queue(metaclass=PoolMeta):
     def run(self):
         transaction = Transaction()
         kind = (self.data['model'], self.data['method'])
+        if kind not in MODULE_TASKS:
+            return super().run()
         learned = _LEARNED_LOCKS.setdefault(kind, {})
         # raises TransactionError before any work when a lock is missing
         for table, ids in learned.items():
@@ -105,6 +115,9 @@ class Queue(metaclass=PoolMeta):
         statement, params = tuple(query)
         cursor.execute(statement + ' FOR UPDATE SKIP LOCKED', params)
         ids = [i for i, in cursor]
+        # only the module's tasks are known to be safe to rerun
+        ids = [t.id for t in cls.browse(ids)
+            if (t.data['model'], t.data['method']) in MODULE_TASKS]
         if ids:
             cursor.execute(*table.update([table.dequeued_at], [Null],
                     where=table.id.in_(ids)))
