@@ -103,6 +103,12 @@ class _TemplateProductMixin:
         'on_change_with_is_recurring')
 
     @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # read and changed by who may read and change the template
+        cls.__access__.add('template')
+
+    @classmethod
     def default_quantity(cls):
         return 1
 
@@ -165,6 +171,12 @@ class SaleOption(sequence_ordered(), ModelSQL, ModelView):
         help="The price if the customer adds the product.")
     description = fields.Text(
         "Description", help="Replaces the product's name.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # part of the sale: who may read and change the sale may too
+        cls.__access__.add('sale')
 
     @classmethod
     def default_quantity(cls):
