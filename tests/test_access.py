@@ -281,3 +281,37 @@ def test_users_without_sales_cannot_open_contract_wizards(server, login):
             'sale.subscription', method, [contract])
         assert isinstance(outcome, rpc_server.RPCError), method
         assert outcome.access_error, outcome.message
+
+
+def run_wizard(session, wizard, model, record, states):
+    """Run wizard on record as the client does: states is [(state, data)]
+    executed in turn; returns the last answer"""
+    context = dict(session.context, active_model=model, active_id=record,
+        active_ids=[record])
+    session_id, _, _ = session._call(f'wizard.{wizard}.create', [context])
+    try:
+        for state, data in states:
+            answer = session._call(f'wizard.{wizard}.execute',
+                [session_id, data, state, context])
+    finally:
+        session._call(f'wizard.{wizard}.delete', [session_id, context])
+    return answer
+
+
+def test_sales_close_a_contract_of_their_company(server):
+    "The Close wizard as a salesperson: the machinery writes what it must"
+    facts, sessions = server
+    sales = sessions['sales']
+    contract = facts['records']['sale.subscription']['A'][-1]
+    reason = rows(facts['models']['sale.subscription.close_reason'], 'none')[0]
+    start = run_wizard(sales, 'sale.subscription.close', 'sale.subscription',
+        contract, [('start', {})])['view']['defaults']
+    start.update(reason=reason, timing='today')
+    run_wizard(sales, 'sale.subscription.close', 'sale.subscription',
+        contract, [('close', {'start': start})])
+    closed, = sales.call('sale.subscription', 'read', [contract],
+        ['state', 'mrr_events'])
+    assert closed['state'] == 'closed'
+    events = sales.call('sale.subscription.mrr_event', 'read',
+        closed['mrr_events'], ['kind'])
+    assert 'churn' in {e['kind'] for e in events}

@@ -77,6 +77,8 @@ class QuotationTemplate(DeactivableMixin, ModelSQL, ModelView):
 
 class _TemplateProductMixin:
     "The fields shared by the included and the optional products"
+    __slots__ = ()
+
     template = fields.Many2One(
         'sale.subscription.quotation_template', "Template", required=True,
         ondelete='CASCADE')
