@@ -317,3 +317,33 @@ def test_sales_close_a_contract_of_their_company(server):
     events = sales.call('sale.subscription.mrr_event', 'read',
         closed['mrr_events'], ['kind'])
     assert 'churn' in {e['kind'] for e in events}
+
+
+# the wizards' forms compute from a contract the client names: the values
+# of a contract of company B are refused like the contract itself
+FORM_METHODS = [
+    ('sale.subscription.preview.start', 'on_change_with_invoices',
+        {'count': 2}),
+    ('sale.subscription.preview.start', 'on_change_with_lines',
+        {'count': 2}),
+    ('sale.subscription.close.start', 'on_change_with_end_date',
+        {'timing': 'period_end'}),
+    ]
+
+
+@pytest.mark.parametrize('login', USERS)
+def test_wizard_forms_refuse_other_companies_contracts(server, login):
+    facts, sessions = server
+    contracts = facts['records']['sale.subscription']
+    problems = []
+    for model, method, values in FORM_METHODS:
+        for company in ['A', 'B']:
+            outcome = sessions[login].outcome(model, method,
+                dict(values, contract=contracts[company][0]))
+            if login in SALES and company == 'A':
+                if isinstance(outcome, rpc_server.RPCError) or not outcome:
+                    problems.append(f"{model}.{method}: {outcome!r}")
+            elif not refused(outcome):
+                problems.append(
+                    f"{model}.{method} of {company}: {outcome!r}")
+    assert not problems, '\n'.join(problems)
