@@ -156,12 +156,14 @@ def company_of(record):
             return company_of(getattr(record, name))
 
 
-def module_methods(Model):
-    "The RPC methods the module adds to Model (not the ERP's, not forms')"
+def module_methods(Model, forms=False):
+    """The RPC methods the module adds to Model (not the ERP's): the
+    methods of records, or with forms those computed from the values the
+    client sends (on_change...)"""
     methods = []
     for name in Model.__rpc__:
-        if name.startswith(('on_change', 'autocomplete_')):
-            continue  # computed from the values the client sends
+        if forms != name.startswith(('on_change', 'autocomplete')):
+            continue
         owners = [k for k in Model.__mro__ if name in vars(k)]
         if owners and all(
                 k.__module__.startswith(PACKAGE) for k in owners):
@@ -205,6 +207,9 @@ def describe(companies):
         found = module_methods(Model)
         if found:
             methods[name] = found
+    # the wizards' forms: they name the contract they compute from
+    forms = {name: module_methods(pool.get(name), forms=True)
+        for name, model in models.items() if not model['storage']}
     # the ERP's contracts the module's methods are called on
     Contract = pool.get('sale.subscription')
     contracts = {}
@@ -212,6 +217,7 @@ def describe(companies):
         contracts.setdefault(names[contract.company.id], []).append(
             contract.id)
     return {'models': models, 'methods': methods,
+        'forms': {k: v for k, v in forms.items() if v},
         'records': {'sale.subscription': contracts}}
 
 

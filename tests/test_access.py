@@ -115,6 +115,9 @@ def test_every_model_of_the_module_is_covered(server):
     methods = {(m, n) for m, names in facts['methods'].items()
         for n in names}
     assert methods == set(CALLS), "say how to call the new RPC methods"
+    forms = {(m, n) for m, names in facts['forms'].items() for n in names}
+    assert forms == {(m, n) for m, n, _ in FORM_METHODS}, (
+        "say how to call the new methods of the wizards' forms")
 
 
 def refused(outcome):
