@@ -65,3 +65,8 @@ class PlanRelated(ModelSQL):
     related = fields.Many2One(
         'sale.subscription.plan', "Related Plan", required=True,
         ondelete='CASCADE')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('plan')

@@ -31,6 +31,10 @@ class CloseContractStart(ModelView):
     @fields.depends('timing', 'contract')
     def on_change_with_end_date(self):
         if self.contract:
+            # the client names the contract: over RPC its caller must be
+            # allowed to read it (a no-op in Python code)
+            if self.contract.id is not None and self.contract.id >= 0:
+                self.contract.__class__.read([self.contract.id], ['id'])
             return self.contract.close_end_date(self.timing)
 
 

@@ -7,6 +7,7 @@ from trytond.modules.product import price_digits
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.rpc import RPC
+from trytond.transaction import without_check_access
 from trytond.wizard import Button, StateView, Wizard
 
 from .exceptions import PreviewError
@@ -45,7 +46,19 @@ class ContractPreview(metaclass=PoolMeta):
         date, the invoice date, the lines and the untaxed, tax and total
         amounts computed by the ERP's tax engine on the unsaved invoice.
         Nothing is written and the contract is left unchanged.
+
+        Over RPC the caller must be allowed to read the contract (its access
+        and record rules, e.g. its company); the preview is then computed as
+        the billing run would, like a button.
         """
+        # read access and record rules of the caller (a no-op in Python
+        # code, which runs without access checks)
+        if self.id is not None and self.id >= 0:
+            self.__class__.read([self.id], ['id'])
+        with without_check_access():
+            return self._preview_invoices(count)
+
+    def _preview_invoices(self, count):
         pool = Pool()
         Date = pool.get('ir.date')
         if count is None or not 0 <= count <= MAX_PREVIEW:

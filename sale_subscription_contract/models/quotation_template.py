@@ -77,6 +77,8 @@ class QuotationTemplate(DeactivableMixin, ModelSQL, ModelView):
 
 class _TemplateProductMixin:
     "The fields shared by the included and the optional products"
+    __slots__ = ()
+
     template = fields.Many2One(
         'sale.subscription.quotation_template', "Template", required=True,
         ondelete='CASCADE')
@@ -101,6 +103,12 @@ class _TemplateProductMixin:
         fields.Boolean("Recurring",
             help="Invoiced every period by the contract."),
         'on_change_with_is_recurring')
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # read and changed by who may read and change the template
+        cls.__access__.add('template')
 
     @classmethod
     def default_quantity(cls):
@@ -165,6 +173,12 @@ class SaleOption(sequence_ordered(), ModelSQL, ModelView):
         help="The price if the customer adds the product.")
     description = fields.Text(
         "Description", help="Replaces the product's name.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        # part of the sale: who may read and change the sale may too
+        cls.__access__.add('sale')
 
     @classmethod
     def default_quantity(cls):

@@ -40,6 +40,11 @@ class SalesTeamEmployee(ModelSQL):
     employee = fields.Many2One(
         'company.employee', "Employee", required=True, ondelete='CASCADE')
 
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('team')
+
 
 class SalespersonMixin:
     "Salesperson and team fields shared by sales and contracts"
