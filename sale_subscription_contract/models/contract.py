@@ -13,7 +13,8 @@ from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 
 from .exceptions import (
-    ClosedContractError, ContractStartError, ContractStateError)
+    ClosedContractError, ContractLineError, ContractStartError,
+    ContractStateError)
 from .sales_team import SalespersonMixin
 
 # what may still change on a closed contract: the billing of its last
@@ -393,8 +394,60 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
         return super().copy(contracts, default=default)
 
 
+def check_line_amounts(quantity, unit_price, line, contract):
+    """Refuse a quantity not above 0 and a negative unit price on a
+    contract line (a discount is a discount, a credit an adjustment)"""
+    if quantity is not None and quantity <= 0:
+        raise ContractLineError(gettext(
+                'sale_subscription_contract.msg_contract_line_quantity',
+                line=line, contract=contract, quantity=quantity))
+    if unit_price is not None and unit_price < 0:
+        raise ContractLineError(gettext(
+                'sale_subscription_contract.msg_contract_line_price',
+                line=line, contract=contract, price=unit_price))
+
+
 class ContractLine(metaclass=PoolMeta):
     __name__ = 'sale.subscription.line'
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        # checked before anything is created, whoever creates
+        values = super().preprocess_values(mode, values)
+        if mode == 'create':
+            pool = Pool()
+            Contract = pool.get('sale.subscription')
+            Service = pool.get('sale.subscription.service')
+            contract = values.get('subscription')
+            check_line_amounts(values.get('quantity'),
+                values.get('unit_price'),
+                Service(values['service']).rec_name
+                if values.get('service') else '',
+                Contract(contract).rec_name
+                if isinstance(contract, int) and contract >= 0 else '')
+        return values
+
+    @classmethod
+    def write(cls, *args):
+        # checked before anything is written, naming the line
+        actions = iter(args)
+        for lines, values in zip(actions, actions):
+            if {'quantity', 'unit_price'} & set(values):
+                for line in lines:
+                    check_line_amounts(
+                        values.get('quantity', line.quantity),
+                        values.get('unit_price', line.unit_price),
+                        line.rec_name, line.subscription.rec_name)
+        super().write(*args)
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        if field_names and not (field_names & {'quantity', 'unit_price'}):
+            return
+        for line in lines:
+            check_line_amounts(line.quantity, line.unit_price,
+                line.rec_name, line.subscription.rec_name)
 
     @classmethod
     def check_modification(cls, mode, lines, values=None, external=False):
