@@ -91,3 +91,33 @@ def run_cron(env, date):
         invoices, errors = Contract.bill(Contract.claim(due, date), date)
     assert not errors
     return invoices
+
+
+def mrr_from_log(env, contract, date):
+    "The MRR of contract on date as the analytics read it: the log's sum"
+    Event = env.get('sale.subscription.mrr_event')
+    events = Event.search([
+            ('subscription', '=', contract.id),
+            ('date', '<=', date),
+            ])
+    return sum((e.mrr_change for e in events), Decimal(0))
+
+
+def assert_mrr_invariant(env, contract, today, future_events=False):
+    """The contract's MRR (as shown on it today) is the sum of its MRR
+    events up to today; without future_events no event lies after today
+    (a churn that has not happened yet is not in the log)"""
+    Contract = env.get('sale.subscription')
+    Event = env.get('sale.subscription.mrr_event')
+    contract = Contract(contract.id)
+    logged = mrr_from_log(env, contract, today)
+    assert (contract.mrr or Decimal(0)) == logged, (
+        f"MRR {contract.mrr} on the contract, {logged} in the log "
+        f"on {today}")
+    if not future_events:
+        later = Event.search([
+                ('subscription', '=', contract.id),
+                ('date', '>', today),
+                ])
+        assert not later, [(e.kind, e.date, e.mrr_change) for e in later]
+    return logged

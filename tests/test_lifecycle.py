@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from demo.company import create_plan
-from helpers import bill, make_catalogue, start_contract
+from helpers import (
+    assert_mrr_invariant, bill, make_catalogue, run_cron, start_contract)
 from trytond.exceptions import UserError
 
 D = datetime.date
@@ -34,6 +35,11 @@ def test_close_at_period_end_stops_invoicing_after_the_paid_period(env):
         Contract.close_contracts(
             [contract], reason(env, 'too_expensive'), end,
             comment="Budget gekürzt")
+    # an end asked for: it runs until then, the daily run closes it
+    contract = Contract(contract.id)
+    assert (contract.state, contract.ends_on) == ('running', D(2026, 4, 14))
+    assert contract.next_billing_date is None
+    assert run_cron(env, D(2026, 4, 15)) == []
     contract = Contract(contract.id)
     assert contract.state == 'closed'
     assert contract.end_date == D(2026, 4, 14)
@@ -59,20 +65,22 @@ def test_close_at_period_end_stops_invoicing_after_the_paid_period(env):
         Contract.write([contract], {'description': "changed"})
     assert "is closed" in error.value.message
 
-    # reopening continues from the current period, logged as reactivation
+    # reopening counts the periods from the reopen day (the days closed
+    # were neither served nor billed), logged as reactivation
     with env.on(D(2026, 6, 20)):
         Contract.reopen([contract])
     contract = Contract(contract.id)
     assert contract.state == 'running'
     assert contract.end_date is None
-    assert contract.next_billing_date == D(2026, 6, 15)
+    assert contract.next_billing_date == D(2026, 6, 20)
     event = contract.mrr_events[0]
     assert (event.kind, event.date, event.mrr_after) == (
         'reactivation', D(2026, 6, 20), Decimal('59.80'))
     invoice, = bill(env, contract, D(2026, 6, 20))
     assert invoice.invoice_date == D(2026, 6, 20)
     assert max(p.start_date for p in Contract(contract.id).periods) == D(
-        2026, 6, 15)
+        2026, 6, 20)
+    assert_mrr_invariant(env, contract, D(2026, 6, 20))
 
 
 def _external():
@@ -121,7 +129,8 @@ def test_upsell_downgrade_and_close_are_logged(env):
         ('new', D(2026, 1, 1), Decimal('0'), Decimal('100.00')),
         ('expansion', D(2026, 3, 1), Decimal('100.00'), Decimal('150.00')),
         ('contraction', D(2026, 5, 1), Decimal('150.00'), Decimal('120.00')),
-        ('churn', D(2026, 7, 2), Decimal('120.00'), Decimal('0')),
+        # closed today: MRR 0 from today, as the contract shows
+        ('churn', D(2026, 7, 1), Decimal('120.00'), Decimal('0')),
         ]
     assert sum(e.mrr_change for e in contract.mrr_events) == 0
 

@@ -137,7 +137,8 @@ def test_bad_pauses_are_refused_and_change_nothing(env):
 
     reason, = Reason.search([('code', '=', 'other')])
     with env.on(D(2026, 1, 20)):
-        Contract.close_contracts([contract], reason, D(2026, 1, 31))
+        Contract.close_contracts([contract], reason, D(2026, 1, 31),
+            at_once=True)
         with pytest.raises(UserError) as error:
             Contract.pause([contract], D(2026, 2, 1),
                 resume_on=D(2026, 2, 10))

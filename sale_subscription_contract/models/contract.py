@@ -1,19 +1,18 @@
 # The subscription contract: the ERP's sale.subscription on a plan, with its
 # origin sale, salesperson, close reason and MRR.
-import datetime
 from decimal import Decimal
 
 from sql import Null
 
 from trytond.i18n import gettext
-from trytond.model import Index, ModelView, Unique, Workflow, fields
+from trytond.model import Index, ModelView, Unique, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 
 from .exceptions import (
-    ClosedContractError, ContractStartError, ContractStateError)
+    ClosedContractError, ContractLineError, ContractStartError)
 from .sales_team import SalespersonMixin
 
 # what may still change on a closed contract: the billing of its last
@@ -22,7 +21,7 @@ _CLOSED_WRITABLE = {
     'state', 'end_date', 'next_billing_date', 'billing_index',
     'billing_anchor', 'mrr',
     'next_invoice_date', 'close_reason', 'close_comment', 'closed_on',
-    'reopened_on', 'write_date', 'write_uid',
+    'reopened_on', 'ends_on', 'write_date', 'write_uid',
     }
 
 
@@ -62,6 +61,14 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
             'invisible': ~Eval('reopened_on'),
             },
         help="The last day the contract was reopened.")
+    ends_on = fields.Date(
+        "Ends On", readonly=True,
+        states={
+            'invisible': ~Eval('ends_on'),
+            },
+        help="The last day of service of a close asked for the end of the "
+        "period: the contract runs (and counts in the MRR) until then and "
+        "the daily run closes it the day after. Reopen cancels the end.")
     mrr = Monetary(
         "MRR", currency='company_currency', digits='company_currency',
         readonly=True,
@@ -110,10 +117,11 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
                     'depends': ['state'],
                     },
                 'reopen': {
-                    'invisible': (Eval('state') != 'closed')
+                    'invisible': ((Eval('state') != 'closed')
+                        & ~Eval('ends_on'))
                     | ~Bool(Eval('plan')),
                     'icon': 'tryton-undo',
-                    'depends': ['state', 'plan'],
+                    'depends': ['state', 'plan', 'ends_on'],
                     },
                 })
 
@@ -254,109 +262,6 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
     def close_wizard(cls, contracts):
         pass
 
-    @classmethod
-    def close_contracts(cls, contracts, reason, end_date, comment=None):
-        "Close contracts with a reason, their service ending on end_date"
-        pool = Pool()
-        Line = pool.get('sale.subscription.line')
-        states = dict(cls.fields_get(['state'])['state']['selection'])
-        for contract in contracts:
-            if contract.state not in {'running', 'paused'}:
-                raise ContractStateError(gettext(
-                        'sale_subscription_contract'
-                        '.msg_contract_close_not_running',
-                        contract=contract.rec_name,
-                        state=states[contract.state]))
-            if end_date < contract.start_date - datetime.timedelta(days=1):
-                raise ContractStateError(gettext(
-                        'sale_subscription_contract'
-                        '.msg_contract_close_before_start',
-                        contract=contract.rec_name,
-                        date=end_date))
-        today = contracts[0]._today() if contracts else None
-        lines = []
-        for contract in contracts:
-            contract.close_reason = reason
-            contract.close_comment = comment
-            contract.closed_on = today
-            if not contract.end_date or contract.end_date > end_date:
-                contract.end_date = end_date
-            for line in contract.lines:
-                if line.end_date is None or line.end_date > end_date:
-                    line.end_date = max(end_date, line.start_date)
-                    lines.append(line)
-        with Transaction().set_context(_contract_mrr_pending=True):
-            Line.save(lines)
-        cls.save(contracts)
-        cls.close(contracts)
-        for contract in contracts:
-            contract.update_next_billing_date()
-        cls.save(contracts)
-        for contract in contracts:
-            cls.record_mrr(
-                [contract], contract.end_date + datetime.timedelta(days=1),
-                kind='churn', close_reason=reason)
-
-    @classmethod
-    def end_finished(cls, date):
-        "Close the fixed-term contracts whose last day is before date"
-        contracts = cls.search([
-                ('plan', '!=', None),
-                ('state', '=', 'running'),
-                ('end_date', '<', date),
-                ('company', '=', Transaction().context.get('company')),
-                ])
-        for contract in contracts:
-            cls.close_contracts([contract], None, contract.end_date)
-        return contracts
-
-    @classmethod
-    @ModelView.button
-    def reopen(cls, contracts):
-        "Reopen closed contracts; logged as a transition and an MRR event"
-        cls._reopen(contracts)
-        contracts = [c for c in contracts if c.state == 'running']
-        for contract in contracts:
-            contract.update_next_billing_date()
-        cls.save(contracts)
-        for contract in contracts:
-            cls.record_mrr([contract], contract.reopened_on,
-                kind='reactivation')
-
-    @classmethod
-    @Workflow.transition('running')
-    def _reopen(cls, contracts):
-        pool = Pool()
-        Line = pool.get('sale.subscription.line')
-        lines = []
-        for contract in contracts:
-            today = contract._today()
-            end_date = contract.end_date
-            for line in contract.lines:
-                if line.end_date and line.end_date == end_date:
-                    line.end_date = None
-                    lines.append(line)
-            contract.end_date = None
-            if contract.plan and contract.plan.duration == 'fixed':
-                _, contract.end_date = contract.plan.period(
-                    contract.start_date, contract.plan.duration_periods - 1)
-            contract.close_reason = None
-            contract.close_comment = None
-            contract.reopened_on = today
-            contract.skip_periods_before(today)
-        with Transaction().set_context(_contract_mrr_pending=True):
-            Line.save(lines)
-        cls.save(contracts)
-
-    def close_end_date(self, timing):
-        "The last day of service when closing today or at period end"
-        today = self._today()
-        if timing == 'today' or not self.plan:
-            return today
-        period = self.current_period(today)
-        end = period[1] if period else today
-        return min(end, self.end_date) if self.end_date else end
-
     def current_period(self, date):
         "Return (start, end) of the period that contains date"
         pool = Pool()
@@ -387,14 +292,66 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
     def copy(cls, contracts, default=None):
         default = default.copy() if default else {}
         for name in ['origin_sale', 'close_reason', 'close_comment',
-                'closed_on', 'reopened_on', 'mrr', 'mrr_events',
+                'closed_on', 'ends_on', 'reopened_on', 'mrr', 'mrr_events',
                 'billing_anchor']:
             default.setdefault(name, None)
         return super().copy(contracts, default=default)
 
 
+def check_line_amounts(quantity, unit_price, line, contract):
+    """Refuse a quantity not above 0 and a negative unit price on a
+    contract line (a discount is a discount, a credit an adjustment)"""
+    if quantity is not None and quantity <= 0:
+        raise ContractLineError(gettext(
+                'sale_subscription_contract.msg_contract_line_quantity',
+                line=line, contract=contract, quantity=quantity))
+    if unit_price is not None and unit_price < 0:
+        raise ContractLineError(gettext(
+                'sale_subscription_contract.msg_contract_line_price',
+                line=line, contract=contract, price=unit_price))
+
+
 class ContractLine(metaclass=PoolMeta):
     __name__ = 'sale.subscription.line'
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        # checked before anything is created, whoever creates
+        values = super().preprocess_values(mode, values)
+        if mode == 'create':
+            pool = Pool()
+            Contract = pool.get('sale.subscription')
+            Service = pool.get('sale.subscription.service')
+            contract = values.get('subscription')
+            check_line_amounts(values.get('quantity'),
+                values.get('unit_price'),
+                Service(values['service']).rec_name
+                if values.get('service') else '',
+                Contract(contract).rec_name
+                if isinstance(contract, int) and contract >= 0 else '')
+        return values
+
+    @classmethod
+    def write(cls, *args):
+        # checked before anything is written, naming the line
+        actions = iter(args)
+        for lines, values in zip(actions, actions):
+            if {'quantity', 'unit_price'} & set(values):
+                for line in lines:
+                    check_line_amounts(
+                        values.get('quantity', line.quantity),
+                        values.get('unit_price', line.unit_price),
+                        line.rec_name, line.subscription.rec_name)
+        super().write(*args)
+
+    @classmethod
+    def validate_fields(cls, lines, field_names):
+        super().validate_fields(lines, field_names)
+        if field_names and not (field_names & {'quantity', 'unit_price'}):
+            return
+        for line in lines:
+            check_line_amounts(line.quantity, line.unit_price,
+                line.rec_name, line.subscription.rec_name)
 
     @classmethod
     def check_modification(cls, mode, lines, values=None, external=False):

@@ -37,3 +37,7 @@ class QuotationExpiredError(UserError):
 
 class PreviewError(UserError):
     pass
+
+
+class ContractLineError(ValidationError):
+    pass

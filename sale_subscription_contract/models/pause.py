@@ -253,7 +253,8 @@ class Contract(metaclass=PoolMeta):
         return starting, resuming
 
     @classmethod
-    def close_contracts(cls, contracts, reason, end_date, comment=None):
+    def close_contracts(cls, contracts, reason, end_date, comment=None,
+            at_once=None):
         # the close logs its churn itself; records carry the context they
         # were read in, so they are read again in one that keeps the saves
         # of the ended lines from logging the drop a second time
@@ -263,7 +264,8 @@ class Contract(metaclass=PoolMeta):
                 # closing ends a pause, begun or not
                 contract.paused_from = contract.resume_on = None
             super().close_contracts(
-                contracts, reason, end_date, comment=comment)
+                contracts, reason, end_date, comment=comment,
+                at_once=at_once)
 
     @classmethod
     @ModelView.button_action(

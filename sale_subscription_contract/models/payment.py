@@ -8,6 +8,7 @@
 # Success books the payment the ERP's way (account_payment_clearing): a
 # clearing move reconciled with the receivable line, so the invoice is paid.
 import datetime
+import uuid
 from decimal import Decimal
 
 from trytond.exceptions import UserError
@@ -320,8 +321,17 @@ class ContractPayment(metaclass=PoolMeta):
             date=self._today(), amount=line.payment_amount,
             subscription=self, subscription_invoice=invoice,
             subscription_payment_method=self.payment_method,
-            subscription_key=f"{invoice.number}-{count + 1}",
+            subscription_key=self.new_charge_key(invoice, count + 1),
             reference=invoice.number)
+
+    def new_charge_key(self, invoice, attempt):
+        """The idempotency key of the attempt-th payment of invoice.
+
+        Invoice numbers repeat across companies (and databases sharing a
+        processor account), so the key ends with a random UUID: unique by
+        construction. It is stored with the payment before any call, and
+        the janitor asks the processor with that stored key."""
+        return f"{invoice.number}-{attempt}-{uuid.uuid4().hex}"
 
     def settle_payment(self, payment, result):
         "Book a processor's definite answer; an unknown one changes nothing"

@@ -267,6 +267,7 @@ class Contract(metaclass=PoolMeta):
                 ('plan.duration', '=', 'fixed'),
                 ('plan.renewal', '=', 'automatic'),
                 ('state', 'in', ['running', 'paused']),
+                ('ends_on', '=', None),  # a close is asked: no renewal
                 ('end_date', '<', date),
                 ('company', '=', Transaction().context.get('company')),
                 ])
@@ -284,6 +285,7 @@ class Contract(metaclass=PoolMeta):
                 ('plan.duration', '=', 'fixed'),
                 ('plan.renewal', '=', 'manual'),
                 ('state', 'in', ['running', 'paused']),
+                ('ends_on', '=', None),  # a close is asked: no renewal
                 ('end_date', '>=', date),
                 ('company', '=', Transaction().context.get('company')),
                 ])
