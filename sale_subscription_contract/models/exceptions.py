@@ -37,3 +37,7 @@ class QuotationExpiredError(UserError):
 
 class PreviewError(UserError):
     pass
+
+
+class InputValueError(ValidationError):
+    "A value of the wrong type for its field (e.g. over RPC)"
