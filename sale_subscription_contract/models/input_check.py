@@ -16,9 +16,10 @@ import math
 import re
 from decimal import Decimal, InvalidOperation
 
-from sql import Column, Expression
+from sql import Column, Expression, Query
 
 from trytond.i18n import gettext
+from trytond.model import Model
 from trytond.model.exceptions import SizeValidationError
 
 from .access_token import AccessToken
@@ -92,7 +93,8 @@ def _float(value):
 def _integer(value, low=INT_MIN, high=INT_MAX):
     if isinstance(value, str) and _INTEGER.match(value):
         value = int(value)
-    elif isinstance(value, float) and value.is_integer():
+    elif (isinstance(value, (float, Decimal)) and math.isfinite(value)
+            and value == int(value)):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Invalid('msg_input_not_integer')
@@ -102,6 +104,8 @@ def _integer(value, low=INT_MIN, high=INT_MAX):
 
 
 def _record(value):
+    if isinstance(value, Model):  # the module's code passes records too
+        return value
     if isinstance(value, bool) or not isinstance(value, int):
         raise _Invalid('msg_input_not_record')
     return _integer(value, 0)
@@ -145,7 +149,7 @@ def _selection(value):
 
 
 def _reference(value):
-    if isinstance(value, str) and ',' in value:
+    if isinstance(value, Model) or isinstance(value, str) and ',' in value:
         return value
     if (isinstance(value, (list, tuple)) and len(value) == 2
             and isinstance(value[0], str)):
@@ -252,7 +256,8 @@ class InputCheckMixin:
 
     @classmethod
     def create(cls, vlist):
-        if not isinstance(vlist, (list, tuple)):
+        if (isinstance(vlist, (dict, str, bytes))
+                or not hasattr(vlist, '__iter__')):
             cls._raise_input('msg_input_not_values')
         return super().create([cls.check_input(v) for v in vlist])
 
@@ -275,7 +280,8 @@ class InputCheckMixin:
             field = cls._fields.get(name) if isinstance(name, str) else None
             if field is None:
                 cls._raise_input('msg_input_unknown_field', field=_text(name))
-            if value is not None:
+            if value is not None and not isinstance(
+                    value, (Query, Expression)):
                 try:
                     value = cls._check_value(name, field, value)
                 except _Invalid as invalid:
