@@ -16,6 +16,7 @@ from decimal import Decimal
 
 BATCH_SIZE = 50  # measured: 8 % less time and queries per contract than 25
 RETRIES = 200
+CONNECT_TIMEOUT = 10  # seconds to reach the database server
 # the locks Tryton asked for while billing, reused by the next batches
 _LOCKS = {}
 
@@ -30,21 +31,90 @@ def parse_args(argv=None):
         help="invoice what is due up to this day (default: today)")
     bill.add_argument('--company', type=int, action='append',
         help="only this company id (repeatable)")
-    bill.add_argument('--batch-size', type=int, default=BATCH_SIZE)
+    bill.add_argument('--batch-size', type=positive_int, default=BATCH_SIZE,
+        help="contracts per transaction (default: %(default)s)")
     bill.add_argument('--quiet', action='store_true',
         help="no progress bar")
     return parser.parse_args(argv)
+
+
+def positive_int(text):
+    "An argument that must be a whole number of at least 1"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+class CommandError(Exception):
+    "What stops the command before it starts, said in one line"
 
 
 def main(argv=None):
     if argv is None:
         _optimized()
     options = parse_args(argv)
-    from trytond import config
-    config.update_etc(options.config)
-    from trytond.pool import Pool
-    Pool(options.database).init()
+    try:
+        open_database(options.config, options.database)
+    except CommandError as error:
+        print(f"trytond-subscription: {error}", file=sys.stderr)
+        return 2
     return bill(options)
+
+
+def open_database(config_file, database):
+    """Read the configuration and load the pool of database, or raise
+    CommandError: a missing file or database is said at once, not after
+    the connection pool's timeout"""
+    try:
+        with open(config_file):
+            pass
+    except OSError as error:
+        raise CommandError(f"cannot read the configuration file "
+            f"{config_file}: {error.strerror}")
+    import configparser
+
+    from trytond import config
+    try:
+        config.update_etc(config_file)
+    except configparser.Error as error:
+        raise CommandError(f"the configuration file {config_file} is "
+            f"invalid: {_first_line(error)}")
+    _check_database(database)
+    from trytond.pool import Pool
+    try:
+        Pool(database).init()
+        Pool(database).get('sale.subscription.plan')
+    except KeyError:
+        raise CommandError(f"the module sale_subscription_contract is not "
+            f"activated in the database {database!r}")
+    except Exception as error:
+        raise CommandError(f"cannot open the database {database!r}: "
+            f"{_first_line(error)}")
+
+
+def _check_database(database):
+    "Connect once to database, failing within CONNECT_TIMEOUT seconds"
+    from trytond import backend
+    try:
+        if backend.name == 'postgresql':
+            import psycopg
+            params = backend.Database._connection_params(database)
+            psycopg.connect(params['conninfo'],
+                connect_timeout=CONNECT_TIMEOUT).close()
+        else:
+            backend.Database(database).connect()
+    except Exception as error:
+        raise CommandError(f"cannot connect to the database {database!r}: "
+            f"{_first_line(error)}")
+
+
+def _first_line(error):
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 def _optimized():

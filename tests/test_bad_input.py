@@ -1,6 +1,7 @@
 """Bad input gets a clear error naming the record and the fix, and the
 database is left as it was."""
 import datetime
+from decimal import Decimal
 
 import pytest
 
@@ -110,3 +111,17 @@ def test_one_failing_contract_is_reported_and_the_others_are_billed(env):
     failed = Contract(contracts[1].id)
     assert failed.periods == () and failed.billing_index == 0
     assert failed.next_billing_date == D(2026, 1, 1)
+
+
+def test_the_module_code_may_pass_records_and_convertible_values(env):
+    "The input check of create and write refuses wrong types only"
+    Plan = env.get('sale.subscription.plan')
+    plan = create_plan(env.company, "Monatlich", 'monthly')
+    Plan.write([plan], {'company': env.company, 'duration': 'fixed',
+            'duration_periods': Decimal(3), 'customer_can_close': 0})
+    plan = Plan(plan.id)
+    assert (plan.company, plan.duration_periods) == (env.company, 3)
+    assert plan.customer_can_close is False
+    with pytest.raises(UserError) as error:
+        Plan.write([plan], {'duration_periods': Decimal('2.5')})
+    assert "is not a whole number" in error.value.message

@@ -5,10 +5,15 @@ import datetime
 import hashlib
 import secrets
 
+from sql import Literal, Null
+from sql.functions import CurrentTimestamp
+
 import trytond.config as config
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
+from trytond.transaction import Transaction
 from trytond.url import http_host
 
 from .email_exceptions import AccessTokenError
@@ -16,6 +21,9 @@ from .email_exceptions import AccessTokenError
 # links in a payment e-mail stay valid this many days unless configured
 # with [subscription] access_token_days
 DEFAULT_VALIDITY_DAYS = 14
+# PostgreSQL's SQLSTATE for a row changed by a transaction committed since
+# this one's snapshot
+SERIALIZATION_FAILURE = '40001'
 
 
 def token_hash(token):
@@ -106,10 +114,37 @@ class AccessToken(ModelSQL, ModelView):
 
     @classmethod
     def use(cls, token, purpose):
-        "Check the token and spend it: a link opens once"
+        """Check the token and spend it: a link opens once.
+
+        Spent in one UPDATE that only a valid, unused token matches: of two
+        uses at the same moment, the second waits for the first and is
+        refused like any used link (on PostgreSQL its UPDATE fails with a
+        serialization error once the first committed, told here as that)."""
         record = cls.find(token, purpose)
-        record.used = True
-        record.save()
+        transaction = Transaction()
+        table = cls.__table__()
+        cursor = transaction.connection.cursor()
+        try:
+            cursor.execute(*table.update(
+                    [table.used, table.write_uid, table.write_date],
+                    [True, transaction.user, CurrentTimestamp()],
+                    where=(table.id == record.id)
+                    & ((table.used == Null) | (table.used == Literal(False)))))
+            spent = cursor.rowcount == 1
+        except backend.DatabaseOperationalError as error:
+            if getattr(error, 'sqlstate', None) != SERIALIZATION_FAILURE:
+                raise
+            spent = False
+        if not spent:
+            raise AccessTokenError(gettext(
+                    'sale_subscription_contract.msg_access_token_expired',
+                    contract=record.subscription.rec_name,
+                    date=record.expires_at.date()))
+        # the records read before the UPDATE forget the token's old state
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if cls.__name__ in cache:
+                cache[cls.__name__].pop(record.id, None)
         return record.subscription
 
 

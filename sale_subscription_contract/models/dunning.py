@@ -15,6 +15,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .payment_exceptions import DunningScheduleError
+from .sizes import CODE_SIZE
 
 LOG_KINDS = [
     ('notify', "Customer Notified"),
@@ -33,7 +34,7 @@ LOG_KINDS = [
 class Plan(metaclass=PoolMeta):
     __name__ = 'sale.subscription.plan'
 
-    dunning_schedule = fields.Char("Dunning Schedule",
+    dunning_schedule = fields.Char("Dunning Schedule", size=CODE_SIZE,
         states={'invisible': Eval('invoicing_mode') != 'charge'},
         help="Days after the first failed charge on which the card is "
         "charged again and the customer reminded, separated by commas "

@@ -41,3 +41,7 @@ class PreviewError(UserError):
 
 class ContractLineError(ValidationError):
     pass
+
+
+class InputValueError(ValidationError):
+    "A value of the wrong type for its field (e.g. over RPC)"

@@ -10,6 +10,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import PlanError
+from .sizes import NAME_SIZE
 
 # relativedelta keyword for each rule frequency of sale_subscription
 _UNITS = {
@@ -31,7 +32,7 @@ class Plan(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'sale.subscription.plan'
 
     name = fields.Char(
-        "Name", required=True, translate=True,
+        "Name", required=True, translate=True, size=NAME_SIZE,
         help="The name customers and sales people see.")
     company = fields.Many2One(
         'company.company', "Company", required=True, ondelete='CASCADE',

@@ -9,6 +9,8 @@ from trytond.pool import Pool
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .sizes import NAME_SIZE
+
 CONFIRMATIONS = [
     ('signature', "Signature"),
     ('payment', "Payment"),
@@ -21,7 +23,7 @@ class QuotationTemplate(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'sale.subscription.quotation_template'
 
     name = fields.Char(
-        "Name", required=True, translate=True,
+        "Name", required=True, translate=True, size=NAME_SIZE,
         help="The name sales people choose the template by.")
     company = fields.Many2One(
         'company.company', "Company", required=True, ondelete='CASCADE',

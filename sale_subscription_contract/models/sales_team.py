@@ -4,12 +4,14 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
+from .sizes import NAME_SIZE
+
 
 class SalesTeam(DeactivableMixin, ModelSQL, ModelView):
     __name__ = 'sale.team'
 
     name = fields.Char(
-        "Name", required=True, translate=True,
+        "Name", required=True, translate=True, size=NAME_SIZE,
         help="The name of the team.")
     company = fields.Many2One(
         'company.company', "Company", required=True, ondelete='CASCADE')
