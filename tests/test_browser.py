@@ -26,7 +26,7 @@ TIMEOUT = 30_000  # ms; the first sao load and menu fetch take a few seconds
 
 # What the browser opens: a running contract on a plan, and its MRR.
 MODULE = 'sale_subscription_contract'
-MENU_PATH = ('Subscriptions', 'Contracts')
+MENU_PATH = ('Subscription Contracts', 'Contracts')
 
 
 def create_contract_for_browser(config):

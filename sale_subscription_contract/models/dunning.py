@@ -29,6 +29,14 @@ LOG_KINDS = [
     ('resumed', "Resumed"),
     ('closed', "Closed Unpaid"),
     ]
+# the kinds of Contract.notify_customer (shown by their label, not the key)
+NOTIFICATIONS = [
+    (None, ""),
+    ('invoice', "Invoice"),
+    ('payment_failed', "Payment Failed"),
+    ('payment_reminder', "Payment Reminder"),
+    ('closed_unpaid', "Closed Unpaid"),
+    ]
 
 
 class Plan(metaclass=PoolMeta):
@@ -95,9 +103,9 @@ class PaymentLog(ModelSQL, ModelView):
         required=True, readonly=True, ondelete='CASCADE')
     date = fields.Date("Date", required=True, readonly=True)
     kind = fields.Selection(LOG_KINDS, "Kind", required=True, readonly=True)
-    notification = fields.Char("Notification", readonly=True,
-        help="The message the customer is to receive "
-        "(invoice, payment_failed, payment_reminder).")
+    notification = fields.Selection(NOTIFICATIONS, "Notification",
+        readonly=True, sort=False,
+        help="The message the customer is to receive.")
     step = fields.Integer("Reminder", readonly=True)
     hard = fields.Boolean("New Method Needed", readonly=True,
         help="The card was declined for good: "

@@ -68,6 +68,10 @@ class Contract(metaclass=PoolMeta):
             },
         help="The day the contract resumes by itself; its periods then "
         "count from this day.")
+    pause_allowed = fields.Function(fields.Boolean(
+            "Pause Allowed",
+            help="Whether the plan of the contract allows pauses."),
+        'on_change_with_pause_allowed')
 
     @classmethod
     def __setup__(cls):
@@ -80,9 +84,10 @@ class Contract(metaclass=PoolMeta):
         cls._buttons.update({
                 'pause_wizard': {
                     'invisible': ((Eval('state') != 'running')
-                        | ~Bool(Eval('plan'))),
+                        | ~Bool(Eval('plan'))
+                        | ~Eval('pause_allowed', False)),
                     'icon': 'tryton-pause',
-                    'depends': ['state', 'plan'],
+                    'depends': ['state', 'plan', 'pause_allowed'],
                     },
                 'resume': {
                     'invisible': (~Eval('state').in_(['running', 'paused'])
@@ -91,6 +96,10 @@ class Contract(metaclass=PoolMeta):
                     'depends': ['state', 'paused_from'],
                     },
                 })
+
+    @fields.depends('plan')
+    def on_change_with_pause_allowed(self, name=None):
+        return bool(self.plan and self.plan.pause_allowed)
 
     @classmethod
     def copy(cls, contracts, default=None):

@@ -88,20 +88,23 @@ class Sale(SalespersonMixin, metaclass=PoolMeta):
         fields.Boolean("Has Recurring Lines"),
         'on_change_with_has_recurring_lines')
     recurring_amount = fields.Function(Monetary(
-            "Recurring per Period", currency='currency', digits='currency',
+            "Recurring per Period (excl. taxes)", currency='currency',
+            digits='currency',
             help="The untaxed amount invoiced each period."),
         'get_subscription_amounts')
     recurring_total = fields.Function(Monetary(
-            "Recurring Total per Period", currency='currency',
+            "Recurring per Period (incl. taxes)", currency='currency',
             digits='currency',
             help="The amount with taxes invoiced each period."),
         'get_subscription_amounts')
     one_time_total = fields.Function(Monetary(
-            "One-time Total", currency='currency', digits='currency',
+            "One-time Total (incl. taxes)", currency='currency',
+            digits='currency',
             help="The amount with taxes of the one-time lines."),
         'get_subscription_amounts')
     first_invoice_total = fields.Function(Monetary(
-            "First Invoice Total", currency='currency', digits='currency',
+            "First Invoice (incl. taxes)", currency='currency',
+            digits='currency',
             help="What the customer pays at the start: the one-time lines "
             "and, when billed in advance, the first period."),
         'get_subscription_amounts')
