@@ -121,6 +121,12 @@ class AccessToken(ModelSQL, ModelView):
         refused like any used link (on PostgreSQL its UPDATE fails with a
         serialization error once the first committed, told here as that)."""
         record = cls.find(token, purpose)
+        # the message is read before the UPDATE: after a serialization
+        # failure PostgreSQL answers no more queries in this transaction
+        refused = AccessTokenError(gettext(
+                'sale_subscription_contract.msg_access_token_expired',
+                contract=record.subscription.rec_name,
+                date=record.expires_at.date()))
         transaction = Transaction()
         table = cls.__table__()
         cursor = transaction.connection.cursor()
@@ -136,10 +142,7 @@ class AccessToken(ModelSQL, ModelView):
                 raise
             spent = False
         if not spent:
-            raise AccessTokenError(gettext(
-                    'sale_subscription_contract.msg_access_token_expired',
-                    contract=record.subscription.rec_name,
-                    date=record.expires_at.date()))
+            raise refused
         # the records read before the UPDATE forget the token's old state
         transaction.counter += 1
         for cache in transaction.cache.values():
