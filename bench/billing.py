@@ -161,10 +161,11 @@ class Measure:
         time.sleep(0.5)
 
 
-def in_tx(database, func, context, extras=None):
-    from demo.tx import in_transaction
+def in_tx(database, func, context, locks=None):
+    from trytond.modules.sale_subscription_contract.transaction import (
+        in_transaction)
     return in_transaction(
-        database, func, user=0, context=context, extras=extras)
+        database, func, user=0, context=context, locks=locks)
 
 
 def setup(database, n, twins=True, charge=False):
@@ -254,19 +255,19 @@ def bill_ours(database, context, profile=False):
     from sale_subscription_contract import cli
     from trytond.pool import Pool
     Contract = Pool(database).get('sale.subscription')
-    ids = cli.in_transaction(
-        database, lambda: Contract.due_contract_ids(DATE), context)
+    ids = in_tx(database, lambda: Contract.due_contract_ids(DATE), context)
     if profile:  # the last batch is billed apart, under cProfile
         ids, profiled = ids[:-BATCH], ids[-BATCH:]
     totals = {'contracts': 0, 'invoices': 0, 'amount': 0}
     errors = []
+    locks = {}  # as the command line: the sequences, locked up front
     for i in range(0, len(ids), BATCH):
         cli._bill_batch(database, context, ids[i:i + BATCH], DATE, totals,
-            errors)
+            errors, locks)
     if profile:
         profiler = cProfile.Profile()
         profiler.runcall(cli._bill_batch, database, context, profiled, DATE,
-            {'contracts': 0, 'invoices': 0, 'amount': 0}, errors)
+            {'contracts': 0, 'invoices': 0, 'amount': 0}, errors, locks)
         return totals, errors, profiler
     return totals, errors, None
 
@@ -285,7 +286,7 @@ def bill_erp(database, context, twins, server):
 
     def timed(key, func):
         start = time.monotonic()
-        result = in_tx(database, func, context, extras=locks)
+        result = in_tx(database, func, context, locks=locks)
         seconds[key] += time.monotonic() - start
         return result
 

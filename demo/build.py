@@ -101,10 +101,10 @@ class Simulation:
         """Call func(*args) in a committed transaction, as if today were
         date, then run the tasks it queued each in its own transaction, as
         the server does after a request"""
+        from trytond.modules.sale_subscription_contract.transaction import (
+            in_transaction)
         from trytond.pool import Pool
         from trytond.transaction import Transaction
-
-        from demo.tx import in_transaction
         tasks = []
 
         def call():
@@ -120,9 +120,8 @@ class Simulation:
         self.runs += 1
         # what Tryton asked to lock for this kind of call is locked up front
         # the next time: no work is done twice
-        extras = self.locks.setdefault(getattr(func, '__name__', ''), {})
-        result = in_transaction(self.database, call, user=ADMIN,
-            extras=extras)
+        locks = self.locks.setdefault(getattr(func, '__name__', ''), {})
+        result = in_transaction(self.database, call, user=ADMIN, locks=locks)
         for task in tasks:
             self.run(self.run_task, task, date=date)
         return result
@@ -353,12 +352,9 @@ class Simulation:
         Invoice = pool.get('account.invoice')
         lock_upfront()
         invoices = [i for i in Sale(sale_id).invoices if i.state == 'draft']
-        # as the billing run does: reverse charge replaces the default taxes;
-        # with warnings skipped, the billing run's posting shortcuts (no tax
-        # warning check, taxes recomputed once by get_move) hold for these
-        # invoices too
-        with Transaction().set_context(_skip_warnings=True,
-                _subscription_billing_invoices=[i.id for i in invoices]):
+        # reverse charge replaces the default taxes: the warning that the
+        # taxes differ from the product's is expected
+        with Transaction().set_context(_skip_warnings=True):
             Invoice.post(invoices)
 
     def change_quantity(self, contract_id, delta, pick):

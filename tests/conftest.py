@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import os
 import sys
+from decimal import Decimal
 from unittest.mock import patch
 
 import pytest
@@ -46,7 +47,8 @@ from trytond.tests.test_tryton import (  # noqa: E402
 from trytond.transaction import Transaction  # noqa: E402
 
 from demo.company import setup_company  # noqa: E402
-from demo.tx import in_transaction  # noqa: E402
+from trytond.modules.sale_subscription_contract.transaction import (  # noqa
+    in_transaction)
 
 MODULE = 'sale_subscription_contract'
 # a test server: cards are charged by the test processor (see
@@ -117,6 +119,25 @@ def env(database):
     return database
 
 
+def check_mrr_log():
+    """After every scenario: the MRR stored on each contract is the sum of
+    its MRR log (the analytics read the log, the screens the contract)"""
+    pool = Pool()
+    Contract = pool.get('sale.subscription')
+    Event = pool.get('sale.subscription.mrr_event')
+    event = Event.__table__()
+    cursor = Transaction().connection.cursor()
+    # summed here: SQLite sums NUMERIC columns as floats
+    cursor.execute(*event.select(event.subscription, event.mrr_change))
+    logged = {}
+    for contract, change in cursor:
+        logged[contract] = logged.get(contract, Decimal(0)) + Decimal(change)
+    wrong = [(c.rec_name, c.mrr, logged.get(c.id, Decimal(0)))
+        for c in Contract.search([('plan', '!=', None)])
+        if (c.mrr or Decimal(0)) != logged.get(c.id, Decimal(0))]
+    assert not wrong, f"contract, MRR, sum of its log: {wrong}"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
     """Run tests that take `env` in a transaction that is rolled back, and
@@ -142,9 +163,10 @@ def pytest_pyfunc_call(pyfuncitem):
         with Transaction().set_context(context):
             kwargs['env'] = Env(company)
             pyfuncitem.obj(**kwargs)
+            check_mrr_log()
     # tests without env may commit on purpose (test_concurrent_billing)
     before = _committed_rows()
-    in_transaction(DB_NAME, run, user=USER, commit=False, extras=_EXTRAS)
+    in_transaction(DB_NAME, run, user=USER, commit=False, locks=_LOCKS)
     _rollback_memory_connection(pyfuncitem.nodeid)
     leaked = _committed_rows() - before
     assert not leaked, (
@@ -158,7 +180,7 @@ _WATCHED = ['sale_subscription', 'account_invoice', 'sale_sale',
     'party_party']
 # the tables Tryton asked to lock from the start of a transaction: learnt
 # once for the session instead of restarting each test that posts invoices
-_EXTRAS = {}
+_LOCKS = {}
 
 
 def _rollback_memory_connection(nodeid):

@@ -1,5 +1,4 @@
 "Building blocks for the scenario tests: plans, products, customers, sales"
-import datetime
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta

@@ -7,7 +7,8 @@ import time
 import pytest
 
 from conftest import backend_name
-from demo.tx import in_transaction
+from trytond.modules.sale_subscription_contract.transaction import (
+    in_transaction)
 from test_bad_input_rpc import _create_records, _delete_records
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, USER
@@ -34,8 +35,8 @@ def _token_state(token):
 
 
 def test_two_uses_at_once_one_spends_the_other_is_refused(database):
-    from trytond.modules.sale_subscription_contract.models.email_exceptions \
-        import AccessTokenError
+    from trytond.modules.sale_subscription_contract.exceptions import (
+        AccessTokenError)
 
     ids = in_transaction(DB_NAME, _create_records, user=USER)
     try:

@@ -13,7 +13,8 @@ from decimal import Decimal
 
 import pytest
 
-from demo.tx import in_transaction
+from trytond.modules.sale_subscription_contract.transaction import (
+    in_transaction)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, USER
 from trytond.transaction import Transaction

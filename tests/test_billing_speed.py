@@ -50,8 +50,8 @@ def test_run_still_refuses_an_invoice_whose_taxes_are_wrong(env):
     invoice = draft_invoice_of_january(env)
     with env.on(D(2026, 1, 1)):
         InvoiceTax.delete(list(invoice.taxes))  # e.g. a faulty extension
-        with Transaction().set_context(_skip_warnings=True,
-                _subscription_billing_invoices=[invoice.id]):
+        with Transaction().set_context({'_skip_warnings': True,
+                    Invoice.BILLING_RUN_POST_CONTEXT: [invoice.id]}):
             with pytest.raises(InvoiceTaxValidationError):
                 Invoice.post([Invoice(invoice.id)])
     # the run's transaction is rolled back: the batch is reported, not billed
@@ -76,8 +76,9 @@ def test_invoices_made_meanwhile_get_their_taxes(env):
     products = make_catalogue(env)
     contract = start_contract(env, monthly_plan(env), D(2026, 1, 1),
         [(products['seat'], 2)])
-    with env.on(D(2026, 1, 1)), Transaction().set_context(
-            _skip_warnings=True, _subscription_billing_invoices=[-1]):
+    with env.on(D(2026, 1, 1)), Transaction().set_context({
+                '_skip_warnings': True,
+                Invoice.BILLING_RUN_POST_CONTEXT: [-1]}):
         (invoice, _), = contract._prepare_invoices(D(2026, 1, 1))
         Invoice.save([invoice])
         assert Invoice(invoice.id).tax_amount == Decimal('11.36')

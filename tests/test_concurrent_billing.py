@@ -12,7 +12,8 @@ import pytest
 
 from conftest import ROOT, backend_name
 from demo.company import create_customer, create_plan, create_product
-from demo.tx import in_transaction
+from trytond.modules.sale_subscription_contract.transaction import (
+    in_transaction)
 from trytond.pool import Pool
 from trytond.tests.test_tryton import DB_NAME, USER
 from trytond.transaction import Transaction

@@ -106,7 +106,8 @@ def test_a_failing_contract_is_reported_alone_and_the_run_goes_on(
 
 def _bill_with_a_failing_contract(name, user):
     from test_concurrent_billing import create_contracts
-    from demo.tx import in_transaction
+    from trytond.modules.sale_subscription_contract.transaction import (
+        in_transaction)
     from trytond.pool import Pool
     from trytond.transaction import Transaction
     from trytond.worker import run_task

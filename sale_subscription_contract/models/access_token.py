@@ -16,7 +16,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 from trytond.url import http_host
 
-from .email_exceptions import AccessTokenError
+from ..exceptions import AccessTokenError
 
 # links in a payment e-mail stay valid this many days unless configured
 # with [subscription] access_token_days
@@ -70,7 +70,9 @@ class AccessToken(ModelSQL, ModelView):
 
     @classmethod
     def _now(cls):
-        return datetime.datetime.now()
+        # stored as Tryton stores date-times: in UTC, without a time zone
+        return datetime.datetime.now(datetime.timezone.utc).replace(
+            tzinfo=None)
 
     @classmethod
     def validity(cls):

@@ -2,7 +2,6 @@
 # invoice are stored here and settled by the billing run in the same
 # transaction as that invoice; an invoice never goes below zero: a credit
 # larger than the period is carried over to the next invoices.
-import weakref
 from decimal import Decimal
 
 from trytond.i18n import gettext
@@ -11,23 +10,7 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
-from .exceptions import BillingError
-
-
-# records have __slots__: what one run (or preview) of a contract instance
-# has settled so far is kept here, by instance
-_RUNS = {}
-
-
-def _run_state(record):
-    "Return the dict of the current run of this very instance"
-    entry = _RUNS.get(id(record))
-    if entry is None or entry[0]() is not record:
-        for key, (ref, _) in list(_RUNS.items()):
-            if ref() is None:
-                del _RUNS[key]
-        entry = _RUNS[id(record)] = (weakref.ref(record), {})
-    return entry[1]
+from ..exceptions import BillingError
 
 
 class Adjustment(ModelSQL, ModelView):
@@ -144,18 +127,14 @@ class ContractAdjustment(metaclass=PoolMeta):
         default.setdefault('adjustments', None)
         return super().copy(contracts, default=default)
 
-    def _pending_adjustments(self):
-        """Return [adjustment, rest] for what the next invoices settle.
-
-        Kept on the instance for one run (or preview) so that a catch-up
-        run settles each amount once; charges come first so that credits
-        can be deducted from them.
-        """
+    def _pending_adjustments(self, run):
+        """Return [adjustment, rest] for what the next invoices of run
+        settle: read once per run, so that a catch-up run settles each
+        amount once; charges come first so that credits can be deducted
+        from them."""
         pool = Pool()
         Adjustment = pool.get('sale.subscription.adjustment')
-        state = _run_state(self)
-        queue = state.get('queue')
-        if queue is None:
+        if run.adjustments is None:
             pending = []
             if self.id is not None and self.id >= 0:
                 pending = Adjustment.search([
@@ -163,53 +142,31 @@ class ContractAdjustment(metaclass=PoolMeta):
                         ('state', '=', 'pending'),
                         ], order=[('date', 'ASC'), ('id', 'ASC')])
             # a change being previewed adds its unsaved adjustments
-            pending += state.get('simulated', [])
+            pending += run.simulated_adjustments
             pending.sort(key=lambda a: a.amount < 0)
-            queue = state['queue'] = [[a, a.amount] for a in pending]
-        return queue
+            run.adjustments = [[a, a.amount] for a in pending]
+        return run.adjustments
 
-    def simulate_adjustments(self, adjustments):
-        "Let the previews of this instance settle unsaved adjustments too"
-        _run_state(self)['simulated'] = list(adjustments)
-
-    def _prepare_invoices(self, date):
-        _run_state(self).pop('queue', None)
-        return super()._prepare_invoices(date)
-
-    def preview_invoices(self, count=3):
-        _run_state(self).pop('queue', None)
-        try:
-            return super().preview_invoices(count)
-        finally:
-            _run_state(self).pop('queue', None)
-
-    def _get_period_invoice_lines(self, invoice, start, end, billed_end):
-        lines = super()._get_period_invoice_lines(
-            invoice, start, end, billed_end)
+    def _get_adjustment_lines(self, invoice, lines, run):
+        """The unsaved invoice lines settling the pending adjustments on an
+        invoice with lines: an invoice never goes below zero, the rest of a
+        larger credit is carried over to the next invoices"""
         total = sum((self.currency.round(
                     Decimal(str(l.quantity)) * l.unit_price) for l in lines),
             Decimal(0))
-        for entry in self._pending_adjustments():
+        adjustment_lines = []
+        for entry in self._pending_adjustments(run):
             adjustment, rest = entry
             amount = rest
             if amount < 0:
-                # an invoice never goes below zero: the rest is carried over
                 amount = max(amount, -total)
             if not amount:
                 continue
             total += amount
             entry[1] = rest - amount
-            lines.append(adjustment.get_invoice_line(invoice, amount))
-        return lines
-
-    @classmethod
-    def bill(cls, contracts, date):
-        pool = Pool()
-        Adjustment = pool.get('sale.subscription.adjustment')
-        invoices, errors = super().bill(contracts, date)
-        if invoices:
-            Adjustment.settle(invoices)
-        return invoices, errors
+            adjustment_lines.append(
+                adjustment.get_invoice_line(invoice, amount))
+        return adjustment_lines
 
     def _adjustment_invoice(self, adjustments, date):
         "Return the unsaved invoice (or credit note) of adjustments"

@@ -6,23 +6,16 @@
 import datetime
 from decimal import Decimal
 
-from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.modules.product import price_digits
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
-from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-
-class ChangeError(UserError):
-    pass
-
-
-class ChangeAccessError(UserError):
-    pass
+from ..exceptions import ChangeAccessError, ChangeError
+from .billing import InvoicingRun
 
 
 def _price(value):
@@ -346,8 +339,8 @@ class ContractChange(ModelView):
             invoice = contract._adjustment_invoice(now, today)
             invoices.append(contract._preview_invoice(
                     invoice, self.date, self.date, self.date, today))
-        contract.simulate_adjustments(
-            [a for a in adjustments if not any(a is n for n in now)])
+        run = InvoicingRun(contract, simulated_adjustments=[
+                a for a in adjustments if not any(a is n for n in now)])
         due = 0
         if self.switch:
             # apply bills the new plan's periods already due at once
@@ -358,7 +351,7 @@ class ContractChange(ModelView):
                             period[0], period[2]) > today):
                     break
                 due += 1
-        following = contract.preview_invoices(due + 1)
+        following = contract._preview_invoices(due + 1, run)
         invoices += following[:due]
         return {
             'kind': self.kind(),
@@ -378,7 +371,7 @@ class ContractChange(ModelView):
         switch, kind = self.switch, self.kind()
         contract, adjustments, now = self._simulate()
         # the MRR is logged once below, at the date of the change
-        with Transaction().set_context(_contract_mrr_pending=True):
+        with Contract.logging_mrr_itself():
             contract.save()
         for adjustment in adjustments:
             adjustment.subscription = contract

@@ -6,7 +6,7 @@ from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .change import ChangeError
+from ..exceptions import ChangeError
 
 
 class Sale(metaclass=PoolMeta):

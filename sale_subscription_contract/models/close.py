@@ -10,7 +10,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .exceptions import ContractStateError
+from ..exceptions import ContractStateError
 
 
 class Contract(metaclass=PoolMeta):
@@ -60,7 +60,7 @@ class Contract(metaclass=PoolMeta):
                 if line.end_date is None or line.end_date > end_date:
                     line.end_date = max(end_date, line.start_date)
                     lines.append(line)
-        with Transaction().set_context(_contract_mrr_pending=True):
+        with cls.logging_mrr_itself():
             Line.save(lines)
         cls.save(contracts)
         if at_once:
@@ -196,7 +196,7 @@ class Contract(metaclass=PoolMeta):
                 # not served while closed, so not invoiced: the periods
                 # count from the reopen day, as after a pause
                 contract.reanchor(today)
-        with Transaction().set_context(_contract_mrr_pending=True):
+        with cls.logging_mrr_itself():
             Line.save(lines)
         cls.save(contracts)
 

@@ -11,7 +11,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 
-from .exceptions import (
+from ..exceptions import (
     ClosedContractError, ContractLineError, ContractStartError)
 from .sales_team import SalespersonMixin
 
@@ -137,8 +137,11 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
         with Transaction().set_context(company=self.company.id):
             return Date.today()
 
-    def recurring_amount_at(self, date):
-        "The untaxed amount of one full period for the lines active at date"
+    def recurring_amount_at(self, date, discounts=True):
+        """The untaxed amount of one full period for the lines active at date
+
+        discounts: whether the discounts running at date are deducted
+        (discount.py)"""
         amount = Decimal(0)
         for line in self.lines:
             if line.start_date and line.start_date > date:
@@ -149,27 +152,47 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
                 Decimal(str(line.quantity or 0)) * (line.unit_price or 0))
         return amount
 
-    def compute_mrr(self, date):
-        "The MRR at date in the company currency"
+    def compute_mrr(self, date, discounts=True):
+        """The MRR at date in the company currency (discounts: see
+        recurring_amount_at)"""
         pool = Pool()
         Currency = pool.get('currency.currency')
         if not self.plan or self.state not in {'running'}:
             return Decimal(0)
         if self.end_date and self.end_date < date:
             return Decimal(0)
-        amount = self.recurring_amount_at(date) * self.plan.monthly_factor()
+        amount = (self.recurring_amount_at(date, discounts=discounts)
+            * self.plan.monthly_factor())
         with Transaction().set_context(date=date):
             amount = Currency.compute(
                 self.currency, amount, self.company.currency, round=False)
         return self.company.currency.round(amount)
 
+    # Context key, read by mrr_logged_by_caller() only: while it is set, the
+    # caller writing contract lines logs their MRR change itself (once, at
+    # the date and with the kind of its change) and the lines do not
+    MRR_LOGGED_BY_CALLER_CONTEXT = 'subscription_mrr_logged_by_caller'
+
+    @classmethod
+    def logging_mrr_itself(cls):
+        "A context in which the contract lines written do not log the MRR"
+        return Transaction().set_context(
+            {cls.MRR_LOGGED_BY_CALLER_CONTEXT: True})
+
+    @classmethod
+    def mrr_logged_by_caller(cls):
+        "Whether the writer of the contract lines logs the MRR itself"
+        return bool(Transaction().context.get(
+                cls.MRR_LOGGED_BY_CALLER_CONTEXT))
+
     @classmethod
     def record_mrr(cls, contracts, date, kind=None, close_reason=None,
-            description=None):
+            description=None, discounts=True):
         """Log an MRR event for each contract whose MRR changed at date.
 
         kind forces the kind of the event (e.g. reactivation); otherwise it
-        follows from the sign of the change.
+        follows from the sign of the change. discounts: see
+        recurring_amount_at.
         """
         pool = Pool()
         Event = pool.get('sale.subscription.mrr_event')
@@ -178,7 +201,7 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
             if not contract.plan:
                 continue
             before = contract.mrr or Decimal(0)
-            after = contract.compute_mrr(date)
+            after = contract.compute_mrr(date, discounts=discounts)
             if before == after and not kind:
                 continue
             events.append(Event(
@@ -254,7 +277,9 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
             contract.update_next_billing_date()
         cls.save(planned)
         for contract in planned:
-            cls.record_mrr([contract], contract.start_date)
+            # the MRR starts at the regular price; a discount running from
+            # the start is logged apart, as a contraction (discount.py)
+            cls.record_mrr([contract], contract.start_date, discounts=False)
 
     @classmethod
     @ModelView.button_action(
@@ -345,15 +370,6 @@ class ContractLine(metaclass=PoolMeta):
         super().write(*args)
 
     @classmethod
-    def validate_fields(cls, lines, field_names):
-        super().validate_fields(lines, field_names)
-        if field_names and not (field_names & {'quantity', 'unit_price'}):
-            return
-        for line in lines:
-            check_line_amounts(line.quantity, line.unit_price,
-                line.rec_name, line.subscription.rec_name)
-
-    @classmethod
     def check_modification(cls, mode, lines, values=None, external=False):
         super().check_modification(
             mode, lines, values=values, external=external)
@@ -371,10 +387,10 @@ class ContractLine(metaclass=PoolMeta):
         if mode == 'write' and not (field_names or set()) & {
                 'quantity', 'unit_price', 'start_date', 'end_date'}:
             return
-        if Transaction().context.get('_contract_mrr_pending'):
-            return
         pool = Pool()
         Contract = pool.get('sale.subscription')
+        if Contract.mrr_logged_by_caller():
+            return
         contracts = {l.subscription for l in lines
             if l.subscription.state == 'running' and l.subscription.plan}
         if contracts:

@@ -29,7 +29,7 @@ from trytond.tools import slugify
 from trytond.tools.email_ import set_from_header
 from trytond.transaction import Transaction, TransactionError
 
-from .email_exceptions import CustomerEmailError
+from ..exceptions import CustomerEmailError
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,9 @@ class CustomerEmail(Workflow, ModelSQL, ModelView):
                     ]))
         # without a worker, tasks queued by a task (the billing batches of
         # the cron) or by the CLI wait in ir.queue: the cron runs its own
-        stale = datetime.datetime.now() - STALE_AFTER
+        # create_date is stored in UTC without a time zone
+        stale = (datetime.datetime.now(datetime.timezone.utc).replace(
+                tzinfo=None) - STALE_AFTER)
         for email in cls.search([
                     ('state', '=', 'pending'),
                     ('create_date', '<', stale),
@@ -390,11 +392,11 @@ class Contract(metaclass=PoolMeta):
         return emails
 
     @classmethod
-    def bill(cls, contracts, date):
-        "E-mail the posted invoices of the contracts in invoice mode"
+    def notify_invoices(cls, invoices):
+        """Queue the e-mail of each posted invoice of a contract on a plan
+        that e-mails its invoices (the billing run's step 6)"""
         pool = Pool()
         Period = pool.get('sale.subscription.period')
-        invoices, errors = super().bill(contracts, date)
         periods = Period.search([
                 ('invoice', 'in', [i.id for i in invoices]),
                 ('subscription.plan.invoicing_mode', '=', 'invoice'),
@@ -402,4 +404,3 @@ class Contract(metaclass=PoolMeta):
                 ], order=[('id', 'ASC')])
         cls.notify_customers([(period.subscription, 'invoice',
                     {'invoice': period.invoice}) for period in periods])
-        return invoices, errors

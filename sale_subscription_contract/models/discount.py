@@ -13,15 +13,12 @@ from decimal import Decimal
 
 from trytond.i18n import gettext
 from trytond.model import fields
-from trytond.model.exceptions import ValidationError
 from trytond.modules.product import round_price
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 
-
-class DiscountError(ValidationError):
-    pass
+from ..exceptions import DiscountError
 
 
 def _percent(rate):
@@ -82,6 +79,7 @@ class ContractLine(metaclass=PoolMeta):
     @classmethod
     def write(cls, *args):
         # checked before anything is written, with the name of the line
+        # (create and write are the only ways in: no validation after)
         actions = iter(args)
         for lines, values in zip(actions, actions):
             if values.get('discount_rate') is not None:
@@ -96,14 +94,6 @@ class ContractLine(metaclass=PoolMeta):
         if values.get('service'):
             return Service(values['service']).rec_name
         return ''
-
-    @classmethod
-    def validate_fields(cls, lines, field_names):
-        super().validate_fields(lines, field_names)
-        if field_names and 'discount_rate' not in field_names:
-            return
-        for line in lines:
-            check_discount_rate(line.discount_rate, line.rec_name)
 
     def discount_at(self, date):
         "The discount rate of the line on date for the MRR, or None"
@@ -134,12 +124,12 @@ class ContractLine(metaclass=PoolMeta):
         if mode != 'write' or not (field_names or set()) & {
                 'discount_rate', 'discount_end_date'}:
             return
-        if (field_names & {'quantity', 'unit_price', 'start_date',
-                    'end_date'}
-                or Transaction().context.get('_contract_mrr_pending')):
-            return
         pool = Pool()
         Contract = pool.get('sale.subscription')
+        if (field_names & {'quantity', 'unit_price', 'start_date',
+                    'end_date'}
+                or Contract.mrr_logged_by_caller()):
+            return
         contracts = {l.subscription for l in lines
             if l.subscription.state == 'running' and l.subscription.plan}
         for contract in contracts:
@@ -158,9 +148,9 @@ class ContractLine(metaclass=PoolMeta):
 class ContractDiscount(metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
-    def recurring_amount_at(self, date):
-        amount = super().recurring_amount_at(date)
-        if Transaction().context.get('_contract_ignore_discounts'):
+    def recurring_amount_at(self, date, discounts=True):
+        amount = super().recurring_amount_at(date, discounts=discounts)
+        if not discounts:
             return amount
         # the same lines as the base method
         for line in self.lines:
@@ -179,11 +169,11 @@ class ContractDiscount(metaclass=PoolMeta):
                 - self.currency.round(quantity * price))
         return amount
 
-    def _get_period_invoice_lines(self, invoice, start, end, billed_end):
+    def _discount_period_lines(self, lines, start):
+        """Apply the discounts running at the start of a period to the
+        unsaved invoice lines of its services, saying so on each line"""
         pool = Pool()
         Lang = pool.get('ir.lang')
-        lines = super()._get_period_invoice_lines(
-            invoice, start, end, billed_end)
         lang = Lang.get(self.party.lang.code if self.party.lang else None)
         for invoice_line in lines:
             line = invoice_line.origin
@@ -208,14 +198,12 @@ class ContractDiscount(metaclass=PoolMeta):
                     rate=_percent(rate), price=price)
             invoice_line.description = '\n'.join(
                 filter(None, [invoice_line.description, text]))
-        return lines
 
     @classmethod
     def run(cls, contracts):
-        # the MRR starts at the regular price; a discount running from the
-        # start is logged apart as a contraction
-        with Transaction().set_context(_contract_ignore_discounts=True):
-            super().run(contracts)
+        # the base logged the MRR at the regular price: a discount running
+        # from the start is logged apart, as a contraction
+        super().run(contracts)
         for contract in contracts:
             if (contract.plan and contract.state == 'running'
                     and any(l.discount_at(contract.start_date)
@@ -252,15 +240,9 @@ class ContractDiscount(metaclass=PoolMeta):
                 description=gettext(
                     'sale_subscription_contract.msg_mrr_discount_end',
                     line=line.rec_name))
-        with Transaction().set_context(_contract_mrr_pending=True):
+        with cls.logging_mrr_itself():
             Line.write(lines, {'discount_ended': True})
         return lines
-
-    @classmethod
-    def bill(cls, contracts, date):
-        result = super().bill(contracts, date)
-        cls.end_discounts(date, contracts)
-        return result
 
     @classmethod
     def bill_due_contracts(cls, date=None):

@@ -7,6 +7,8 @@
 # other means clears the flag and stops the dunning.
 import datetime
 
+from sql import Null
+
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import Index, ModelSQL, ModelView, fields
@@ -14,7 +16,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .payment_exceptions import DunningScheduleError
+from ..exceptions import DunningScheduleError
 from .sizes import CODE_SIZE
 
 LOG_KINDS = [
@@ -127,8 +129,10 @@ class PaymentLog(ModelSQL, ModelView):
 class ContractDunning(metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
-    payment_failed = fields.Boolean("Payment Failed", readonly=True,
-        help="The last charge failed and its invoice is not paid yet.")
+    # derived from the unpaid invoice, never stored apart from it
+    payment_failed = fields.Function(fields.Boolean("Payment Failed",
+            help="The last charge failed and its invoice is not paid yet."),
+        'get_payment_failed', searcher='search_payment_failed')
     payment_method_needed = fields.Boolean("New Payment Method Needed",
         readonly=True,
         states={'invisible': ~Eval('payment_failed')},
@@ -170,12 +174,17 @@ class ContractDunning(metaclass=PoolMeta):
         super().__setup__()
         t = cls.__table__()
         cls._sql_indexes.add(Index(
-                t, (t.payment_failed, Index.Equality(cardinality='low')),
-                where=t.payment_failed == True))  # noqa: E712
+                t, (t.dunning_invoice, Index.Equality()),
+                where=t.dunning_invoice != Null))
+
+    def get_payment_failed(self, name):
+        return self.dunning_invoice is not None
 
     @classmethod
-    def default_payment_failed(cls):
-        return False
+    def search_payment_failed(cls, name, clause):
+        _, operator, value = clause
+        failed = (operator == '=') == bool(value)
+        return [('dunning_invoice', '!=' if failed else '=', None)]
 
     @classmethod
     def get_payment_status(cls, contracts, names):
@@ -250,9 +259,7 @@ class ContractDunning(metaclass=PoolMeta):
         "A charge failed: flag, tell the customer, schedule the dunning"
         today = self._today()
         hard = not result.retryable
-        if not self.payment_failed or (
-                self.dunning_invoice != payment.subscription_invoice):
-            self.payment_failed = True
+        if self.dunning_invoice != payment.subscription_invoice:
             self.dunning_invoice = payment.subscription_invoice
             self.dunning_started = today
             self.dunning_step = 0
@@ -268,9 +275,8 @@ class ContractDunning(metaclass=PoolMeta):
 
     def payment_received(self, invoice):
         "The unpaid invoice is paid: clear the flag and stop the dunning"
-        if not self.payment_failed or self.dunning_invoice != invoice:
+        if invoice is None or self.dunning_invoice != invoice:
             return
-        self.payment_failed = False
         self.payment_method_needed = False
         self.dunning_invoice = None
         self.dunning_started = None
@@ -380,18 +386,21 @@ class ContractDunning(metaclass=PoolMeta):
 
     @classmethod
     def write(cls, *args):
-        super().write(*args)
         # a new payment method ends the wait after a hard decline: the
-        # next dunning run charges it
+        # next dunning run charges it (written with the new method)
         actions = iter(args)
-        waiting = []
+        args = []
         for contracts, values in zip(actions, actions):
-            if values.get('payment_method'):
-                waiting.extend(c for c in contracts
-                    if c.payment_method_needed)
-        if waiting:
-            today = waiting[0]._today()
-            cls.write(waiting, {
-                    'payment_method_needed': False,
-                    'next_payment_retry': today,
-                    })
+            waiting = [c for c in contracts
+                if values.get('payment_method') and c.payment_method_needed]
+            if not waiting:
+                args.extend([contracts, values])
+                continue
+            others = [c for c in contracts if c not in waiting]
+            if others:
+                args.extend([others, values])
+            args.extend([waiting, {**values,
+                        'payment_method_needed': False,
+                        'next_payment_retry': waiting[0]._today(),
+                        }])
+        super().write(*args)

@@ -14,7 +14,7 @@
 import datetime
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sql import Column, Expression, Query
 
@@ -30,7 +30,7 @@ from .close_reason import CloseReason
 from .contract import Contract, ContractLine
 from .customer_email import CustomerEmail
 from .dunning import PaymentLog
-from .exceptions import InputValueError
+from ..exceptions import InputValueError
 from .mrr import MRREvent
 from .payment import PaymentAttempt
 from .payment_method import PaymentMethod

@@ -12,7 +12,7 @@ from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .lifecycle_errors import PauseError
+from ..exceptions import PauseError
 
 
 class Plan(metaclass=PoolMeta):
@@ -237,10 +237,10 @@ class Contract(metaclass=PoolMeta):
             else:
                 self.next_billing_date = None
 
-    def compute_mrr(self, date):
+    def compute_mrr(self, date, discounts=True):
         if self.paused_from and date >= self.paused_from:
             return Decimal(0)
-        return super().compute_mrr(date)
+        return super().compute_mrr(date, discounts=discounts)
 
     @classmethod
     def process_pauses(cls, date):
@@ -267,7 +267,7 @@ class Contract(metaclass=PoolMeta):
         # the close logs its churn itself; records carry the context they
         # were read in, so they are read again in one that keeps the saves
         # of the ended lines from logging the drop a second time
-        with Transaction().set_context(_contract_mrr_pending=True):
+        with cls.logging_mrr_itself():
             contracts = cls.browse([c.id for c in contracts])
             for contract in contracts:
                 # closing ends a pause, begun or not

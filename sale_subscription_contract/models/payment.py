@@ -18,9 +18,8 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
-from .payment_exceptions import ChargeAmountError
-from .payment_processor import (
-    FAILED, SUCCEEDED, UNKNOWN, ChargeResult, ProcessorError, ProcessorTimeout)
+from ..exceptions import ChargeAmountError, ProcessorError, ProcessorTimeout
+from .payment_processor import FAILED, SUCCEEDED, UNKNOWN, ChargeResult
 
 # a payment left without any attempt this long is taken over by the janitor
 # (its queue task was lost)
@@ -249,14 +248,9 @@ class ContractPayment(metaclass=PoolMeta):
     __name__ = 'sale.subscription'
 
     @classmethod
-    def bill(cls, contracts, date):
-        invoices, errors = super().bill(contracts, date)
-        cls.charge_invoices(invoices)
-        return invoices, errors
-
-    @classmethod
     def charge_invoices(cls, invoices):
-        "Start charging the invoices of contracts on a plan that charges"
+        """Start charging the invoices of contracts on a plan that charges
+        (the billing run's step 6: the charges are queued tasks)"""
         pool = Pool()
         Period = pool.get('sale.subscription.period')
         Payment = pool.get('account.payment')

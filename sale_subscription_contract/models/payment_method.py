@@ -11,7 +11,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.transaction import Transaction
 
-from .payment_exceptions import (
+from ..exceptions import (
     CardExpiredError, CardNumberError, PaymentMethodPartyError)
 
 _BRANDS = {

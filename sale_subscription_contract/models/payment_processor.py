@@ -19,7 +19,9 @@ from trytond.model import Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
-from .payment_exceptions import CardNumberError, TestProcessorDisabledError
+from ..exceptions import (
+    CardNumberError, ProcessorError, ProcessorTimeout,
+    TestProcessorDisabledError)
 
 # the outcome of a charge as the charging code understands it
 SUCCEEDED, FAILED, UNKNOWN = 'succeeded', 'failed', 'unknown'
@@ -42,14 +44,6 @@ class ChargeResult:
     @property
     def retryable(self):
         return self.status == FAILED and self.code not in HARD_DECLINES
-
-
-class ProcessorError(Exception):
-    "The gateway answered something that is not a result (garbage)"
-
-
-class ProcessorTimeout(Exception):
-    "The gateway did not answer: the charge may or may not have happened"
 
 
 class PaymentProcessor:

@@ -24,10 +24,9 @@ from trytond.modules.account_payment_stripe.payment import STRIPE_VERSION
 from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 
-from .payment_exceptions import StripeMethodError
+from ..exceptions import ProcessorError, ProcessorTimeout, StripeMethodError
 from .payment_processor import (
-    FAILED, PROCESSORS, SUCCEEDED, UNKNOWN, ChargeResult, PaymentProcessor,
-    ProcessorError, ProcessorTimeout)
+    FAILED, PROCESSORS, SUCCEEDED, UNKNOWN, ChargeResult, PaymentProcessor)
 
 logger = logging.getLogger(__name__)
 

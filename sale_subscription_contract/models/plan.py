@@ -9,7 +9,7 @@ from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .exceptions import PlanError
+from ..exceptions import PlanError
 from .sizes import NAME_SIZE
 
 # relativedelta keyword for each rule frequency of sale_subscription

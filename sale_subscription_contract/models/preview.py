@@ -10,7 +10,8 @@ from trytond.rpc import RPC
 from trytond.transaction import without_check_access
 from trytond.wizard import Button, StateView, Wizard
 
-from .exceptions import PreviewError
+from ..exceptions import PreviewError
+from .billing import InvoicingRun
 
 # a preview is computed on the fly: keep it bounded
 MAX_PREVIEW = 36
@@ -56,9 +57,11 @@ class ContractPreview(metaclass=PoolMeta):
         if self.id is not None and self.id >= 0:
             self.__class__.read([self.id], ['id'])
         with without_check_access():
-            return self._preview_invoices(count)
+            return self._preview_invoices(count, InvoicingRun(self))
 
-    def _preview_invoices(self, count):
+    def _preview_invoices(self, count, run):
+        """The preview of the next count invoices, built in run (which may
+        carry the unsaved adjustments of a change being previewed)"""
         pool = Pool()
         Date = pool.get('ir.date')
         if count is None or not 0 <= count <= MAX_PREVIEW:
@@ -82,7 +85,7 @@ class ContractPreview(metaclass=PoolMeta):
             # is invoiced by the next run, today
             invoice_date = max(billing_date, today)
             invoice = self._get_period_invoice(
-                start, end, billed_end, invoice_date)
+                start, end, billed_end, invoice_date, run)
             result.append(self._preview_invoice(
                     invoice, start, end, billed_end, billing_date))
             index += 1

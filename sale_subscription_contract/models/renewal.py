@@ -11,7 +11,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
-from .lifecycle_errors import RenewalError
+from ..exceptions import RenewalError
 
 # the sale line fields other modules may add (discounts, analytics) that a
 # renewal carries over from the line that set the current terms
@@ -250,7 +250,7 @@ class Contract(metaclass=PoolMeta):
             # the records and lines of apply_renewal are made in a context
             # that keeps their saves from logging MRR: it logs the change
             # itself, once, dated on the new term
-            with Transaction().set_context(_contract_mrr_pending=True):
+            with cls.logging_mrr_itself():
                 contract = cls(sale.renewal_of.id)
                 cls.lock([contract])
                 if contract.end_date is None or (

@@ -10,7 +10,7 @@ from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Bool, Eval
 from trytond.transaction import Transaction
 
-from .exceptions import QuotationExpiredError, RecurringLineError
+from ..exceptions import QuotationExpiredError, RecurringLineError
 from .quotation_template import CONFIRMATIONS
 from .sales_team import SalespersonMixin
 

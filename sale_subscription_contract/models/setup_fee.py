@@ -6,9 +6,8 @@ from trytond.model import fields
 from trytond.modules.product import price_digits
 from trytond.pool import PoolMeta
 from trytond.pyson import Bool, Eval
-from trytond.transaction import Transaction
 
-from .lifecycle_errors import LifecyclePlanError
+from ..exceptions import LifecyclePlanError
 
 
 class Plan(metaclass=PoolMeta):
@@ -69,36 +68,9 @@ class Contract(metaclass=PoolMeta):
         default.setdefault('setup_fee_invoiced', False)
         return super().copy(contracts, default=default)
 
-    def _prepare_invoices(self, date):
-        with self._setup_fee_pending():
-            result = super()._prepare_invoices(date)
-        if result:
-            # the first invoice is written: fees added to the plan or the
-            # products later are not charged to this contract
-            self.setup_fee_invoiced = True
-        return result
-
-    def preview_invoices(self, count=3):
-        with self._setup_fee_pending():
-            return super().preview_invoices(count)
-
-    def _setup_fee_pending(self):
-        """A context in which only the first invoice built for the contract
-        gets its setup fees (a shared set: the first invoice removes it)"""
-        pending = set() if self.setup_fee_invoiced else {self.id}
-        return Transaction().set_context(_setup_fee_pending=pending)
-
-    def _get_period_invoice_lines(self, invoice, start, end, billed_end):
-        lines = super()._get_period_invoice_lines(
-            invoice, start, end, billed_end)
-        pending = Transaction().context.get('_setup_fee_pending')
-        if pending and self.id in pending:
-            pending.discard(self.id)
-            lines.extend(self._get_setup_fee_lines(invoice))
-        return lines
-
     def _get_setup_fee_lines(self, invoice):
-        "The unsaved invoice lines of the setup fees of plan and products"
+        """The unsaved invoice lines of the setup fees of plan and products
+        (the billing run puts them on the contract's first invoice only)"""
         fees = []
         if self.plan.setup_fee_product:
             fees.append((self.plan.setup_fee_product, 1,

@@ -93,18 +93,19 @@ class Contract(metaclass=PoolMeta):
         cls.save(trials)
         super().run(contracts)
 
-    def compute_mrr(self, date):
+    def compute_mrr(self, date, discounts=True):
         if self.trial:
             return Decimal(0)
-        return super().compute_mrr(date)
+        return super().compute_mrr(date, discounts=discounts)
 
     @classmethod
     def record_mrr(cls, contracts, date, kind=None, close_reason=None,
-            description=None):
+            description=None, discounts=True):
         # a trial never counted: closing it is not a churn of revenue
         contracts = [c for c in contracts if not c.trial]
         return super().record_mrr(contracts, date, kind=kind,
-            close_reason=close_reason, description=description)
+            close_reason=close_reason, description=description,
+            discounts=discounts)
 
     @classmethod
     def end_trials(cls, date):
