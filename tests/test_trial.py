@@ -26,8 +26,9 @@ def test_14_day_trial_then_first_invoice_on_day_15(env):
     assert contract.trial_end_date == D(2026, 3, 14)
     assert contract.billing_anchor == D(2026, 3, 15)
     assert contract.next_billing_date == D(2026, 3, 15)
-    # a trial is not revenue: no MRR and no event, but the list finds it
-    assert not contract.mrr
+    # a trial is not revenue: an MRR of 0 (not empty) and no event, but
+    # the list finds it
+    assert contract.mrr == Decimal(0)
     assert not Event.search([('subscription', '=', contract.id)])
     assert Contract.search([('trial', '=', True)]) == [contract]
 

@@ -73,8 +73,9 @@ class Contract(metaclass=PoolMeta):
 
     @classmethod
     def run(cls, contracts):
-        # set before the run: it anchors the periods on billing_anchor and
-        # logs the start MRR, which is 0 for a trial
+        # set before the run: it anchors the periods on billing_anchor; a
+        # trial logs no MRR event (it is not revenue) but its MRR reads 0,
+        # not empty: the form, the lists and their sums show 0.00
         trials = [c for c in contracts
             if c.state == 'quotation' and c.plan and c.plan.trial_days
             and not c.trial_end_date]
@@ -85,6 +86,7 @@ class Contract(metaclass=PoolMeta):
             contract.billing_anchor = (
                 contract.trial_end_date + datetime.timedelta(days=1))
             contract.billing_index = 0
+            contract.mrr = Decimal(0)
             if contract.plan.duration == 'fixed' and not contract.end_date:
                 # the paid term follows the trial
                 _, contract.end_date = contract.plan.period(
