@@ -122,11 +122,15 @@ def env(database):
 def check_mrr_log():
     """After every scenario: the MRR stored on each contract is the sum of
     its MRR log (the analytics read the log, the screens the contract)"""
+    connection = Transaction().connection
+    info = getattr(connection, 'info', None)  # psycopg's, on PostgreSQL
+    if info is not None and info.transaction_status.name == 'INERROR':
+        return  # the scenario ended on a database error it expected
     pool = Pool()
     Contract = pool.get('sale.subscription')
     Event = pool.get('sale.subscription.mrr_event')
     event = Event.__table__()
-    cursor = Transaction().connection.cursor()
+    cursor = connection.cursor()
     # summed here: SQLite sums NUMERIC columns as floats
     cursor.execute(*event.select(event.subscription, event.mrr_change))
     logged = {}
