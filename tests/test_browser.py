@@ -8,6 +8,7 @@ import datetime
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -15,6 +16,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import pytest
+
+from conftest import _module_hash
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -119,19 +122,28 @@ def tryton_server(tmp_path_factory, sao_root):
     database, port = 'browser', serve.free_port()
     config = serve.write_config(
         str(tmp / 'trytond.conf'), 'sqlite://', port, str(tmp), sao_root)
-    (tmp / f'{database}.sqlite').touch()
     (tmp / 'passfile').write_text(ADMIN_PASSWORD)
     # keep TRYTOND_* from other test setups away from this server
     env = {k: v for k, v in os.environ.items()
         if not k.startswith('TRYTOND_') and k != 'DB_NAME'}
     env['TRYTONPASSFILE'] = str(tmp / 'passfile')
-    admin = [str(Path(sys.executable).parent / 'trytond-admin'),
-        '-c', config, '-d', database]
-    with open(tmp / 'admin.log', 'w') as log:
-        for args in (['--all', '--email', 'admin@example.com'],
-                ['-u', MODULE, '--activate-dependencies']):
-            subprocess.run(admin + args, env=env, check=True,
-                stdout=log, stderr=subprocess.STDOUT)
+    # activated once per version of the module, then copied: each browser
+    # file gets a fresh database without activating the module again
+    cached = ROOT / '.cache' / 'browser-db' / f'{_module_hash()}.sqlite'
+    if not cached.exists():
+        (tmp / f'{database}.sqlite').touch()
+        admin = [str(Path(sys.executable).parent / 'trytond-admin'),
+            '-c', config, '-d', database]
+        with open(tmp / 'admin.log', 'w') as log:
+            for args in (['--all', '--email', 'admin@example.com'],
+                    ['-u', MODULE, '--activate-dependencies']):
+                subprocess.run(admin + args, env=env, check=True,
+                    stdout=log, stderr=subprocess.STDOUT)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(tmp / f'{database}.sqlite', f'{cached}.part')
+        os.replace(f'{cached}.part', cached)
+    else:
+        shutil.copyfile(cached, tmp / f'{database}.sqlite')
     with open(tmp / 'server.log', 'w') as log:
         proc = serve.start_server(config, database, port, log=log, env=env)
     try:
