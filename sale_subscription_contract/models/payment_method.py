@@ -288,15 +288,19 @@ class AddCard(Wizard):
         Journal = pool.get('account.payment.journal')
         start = self.start
         contract = self._contract()
-        party = contract.party if contract else start.party
-        journal = start.journal
-        # the form's values come from the client: the user must be allowed
-        # to read the customer and the journal, of the company worked for
-        with check_access():
-            Party.read([party.id], ['id'])
-            Journal.read([journal.id], ['id'])
-        company = contract.company if contract else start.company
-        if (journal.company != company
+        # the form's values come from the client: the customer is the
+        # contract's or one the user may read, the journal a card journal of
+        # the contract's company or of the company worked for (the journal
+        # itself may be unreadable to sales: it is checked here, not read)
+        if contract:
+            party, company = contract.party, contract.company
+        else:
+            party = start.party
+            with check_access():
+                Party.read([party.id], ['id'])
+            company = Transaction().context.get('company')
+        journal = Journal(start.journal.id)
+        if (journal.company.id != int(company)
                 or journal.process_method not in tokenising_methods()):
             raise AccessError(gettext(
                     'sale_subscription_contract.msg_add_card_journal',
