@@ -13,8 +13,6 @@ Screenshots go to /tmp/browser-shots/ (prefixed "lifecycle-").
 """
 import datetime
 import os
-import re
-import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,13 +21,16 @@ from dateutil.relativedelta import relativedelta
 
 import rpc_server
 import test_browser_changes
+from sao_helpers import (
+    button, choose, confirm, field_list, icon_loaded, open_list, open_page,
+    rows_of, shot, type_into, user_error, wait_hidden, wait_until,
+    wizard_button)
 from test_browser import (  # noqa: F401 (fixtures)
     ADMIN_PASSWORD, SHOTS, TIMEOUT, chromium, close_config_wizard, login,
     same_value, sao_root, serve)
 from test_browser_changes import (
     CONTRACTS_MENU, SALES_MENU, assert_field, cell_text, click_button,
-    close_tabs, dialog, en_date, field, list_rows, open_form, settle,
-    wait_text)
+    close_tabs, dialog, en_date, field, list_rows, open_form, settle)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -127,152 +128,6 @@ def page(browser_page, request):
     shot(browser_page, f'end-{request.node.name}')
 
 
-def shot(page, name):
-    shot.count = getattr(shot, 'count', 0) + 1
-    page.screenshot(
-        path=str(SHOTS / f'lifecycle-{shot.count:02d}-{name}.png'))
-
-
-# --- helpers ----------------------------------------------------------------
-
-def open_list(page, menu):
-    """Open the menu entry in a new tab and return the tab. sao shows the
-    tab of an entry already open instead of a new one: that tab is closed
-    first. Should sao take no notice of the clicks (no request is sent,
-    however often it is clicked) the client is loaded again"""
-    def title(text):
-        return f'div.column-char[title="{text}"]'
-    tabs = page.locator('#tablist a')
-    for attempt in range(2):
-        for _ in range(5):
-            same = page.locator('#tablist a', has=page.locator(
-                    f'text="{menu[-1]}"')).locator('.close:visible')
-            if not same.count():
-                break
-            same.first.click()
-            settle(page)
-        before = tabs.count()
-        row = page.locator(f'#menu tr:has({title(menu[0])})').first
-        for name in menu[1:]:
-            child = row.locator('xpath=following-sibling::tr[.//div['
-                f'contains(@class, "column-char") and @title="{name}"]][1]')
-            if not child.is_visible():
-                row.locator('.expander').click()
-                child.wait_for()
-            row = child
-        for _ in range(3):
-            row.locator('div.column-char').click()
-            deadline = time.monotonic() + 8
-            while tabs.count() <= before and time.monotonic() < deadline:
-                time.sleep(0.2)
-            if tabs.count() > before:
-                page.locator('#tablist li.active a', has_text=menu[-1]
-                    ).wait_for()
-                settle(page)
-                return page.locator('#tabcontent > .tab-pane.active')
-        shot(page, 'menu-ignored')
-        page.reload()
-        page.relogin()
-    raise AssertionError(f"the menu entry {menu} does not open")
-
-
-def open_page(tab, name):
-    "Show the page of the form's notebook named name (exactly)"
-    pages = tab.locator('.nav-tabs a:visible').filter(
-        has_text=re.compile(rf'^\s*{re.escape(name)}\s*$'))
-    pages.first.click()
-    settle(tab.page)
-
-
-def button(tab, name):
-    return tab.get_by_role('button', name=name, exact=True)
-
-
-def wait_until(condition, message, timeout=TIMEOUT / 1000):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.2)
-
-
-def wait_hidden(locator, message):
-    wait_until(lambda: not locator.is_visible(), message)
-
-
-def confirm(page):
-    "Answer OK to the button's confirmation"
-    ok = page.locator('.modal-dialog:visible button[title="OK"]')
-    ok.first.wait_for()
-    ok.first.click()
-    settle(page)
-
-
-def choose(scope, label, text):
-    """Type text in a Many2One: sao completes it, or (in a wizard's
-    dialog) lists the matches in a search dialog where the one is chosen"""
-    page = scope.page
-    entry = field(scope, label)
-    entry.fill(text)
-    entry.press('Tab')
-    search = page.locator('.modal-dialog:visible', has=page.locator(
-            '.modal-title', has_text=f'Search {label}'))
-    wait_until(lambda: search.count() or same_value(
-            entry.input_value(), text), f"{label}: {text!r} not found")
-    if search.count():
-        search.locator('.treeview tbody tr', has_text=text).first.click()
-        search.get_by_role('button', name='OK', exact=True).click()
-        wait_hidden(search, "the search dialog stays open")
-    settle(page)
-    shown = wait_text(entry, text)
-    assert shown == text, f"{label}: {shown!r} != {text!r}"
-
-
-def type_into(entry, text):
-    "Replace what the entry shows by text, typed as a user does"
-    entry.click()
-    entry.press('Control+a')
-    entry.press('Delete')
-    entry.press_sequentially(text)
-
-
-def wizard_button(wizard, name):
-    "A button of the dialog's footer (the form behind has its own)"
-    wizard.locator('.modal-footer').get_by_role(
-        'button', name=name, exact=True).click()
-    settle(wizard.page)
-
-
-def user_error(page, expected):
-    """The error dialog sao shows for a user error: its text contains
-    expected; it is closed and the text returned"""
-    message = page.locator('.modal-dialog:visible', has_text=expected).last
-    message.wait_for()
-    text = message.inner_text()
-    shot(page, 'error')
-    message.locator('.modal-footer button').first.click()
-    wait_hidden(message, "the error dialog stays open")
-    return text
-
-
-def rows_of(treeview, column):
-    "The texts of a column (sao draws the rows of a list once in view)"
-    treeview.scroll_into_view_if_needed()
-    return [cell_text(treeview, i, column)
-        for i in range(list_rows(treeview).count())]
-
-
-def field_list(tab, index=-1):
-    "A list (One2Many) of the current page of the form"
-    return tab.locator('.tab-pane.active .treeview:visible').nth(index)
-
-
-def icon_loaded(locator):
-    "Whether the button shows its icon (an image that was found)"
-    return locator.evaluate("""b => Array.from(b.querySelectorAll('img'))
-        .some(i => i.complete && i.naturalWidth > 0)""")
-
-
 # --- pause and resume -------------------------------------------------------
 
 def test_pause_and_resume(page, data):
@@ -337,6 +192,9 @@ def test_close_today_with_a_reason(page, data):
     period_end = contract['start'] + relativedelta(months=1) - (
         datetime.timedelta(days=1))
     tab = open_form(page, CONTRACTS_MENU, contract['party'])
+    # its plan allows no pause: none is offered
+    button(tab, 'Close').wait_for()
+    assert not button(tab, 'Pause').is_visible()
     close_contract(page, tab, "Too expensive", 'Close Today', period_end)
     assert_field(tab, 'State', 'Closed')
     assert_field(tab, 'MRR', Decimal(0))
@@ -512,9 +370,38 @@ def test_store_a_card_for_a_contract(page, data):
     assert_field(tab, 'Expiry Month', '12')
     assert_field(tab, 'Expiry Year', str(today.year + 3))
     assert_field(tab, 'Cardholder', "Erika Mustermann")
-    token = wait_text(field(tab, 'Token'), 'tok_test_')
-    assert token.startswith('tok_test_'), token
+    token = field(tab, 'Token')
+    wait_until(lambda: token.input_value().startswith('tok_test_'),
+        f"no token shown: {token.input_value()!r}")
     assert '4242424242424242' not in tab.inner_text()
+
+    # another card of the same customer, from the list's actions
+    listing = open_list(page, PAYMENT_METHODS_MENU)
+    cards = listing.locator('.treeview').first
+    row = cards.locator('tbody tr', has_text=contract['party']).first
+    row.wait_for()
+    settle(page)
+    row.locator('td:visible').nth(2).click()
+    settle(page)
+    listing.locator('button[title="Launch action"]').first.click()
+    page.locator('.dropdown-menu:visible a', has_text='Add Card').first.click()
+    wizard = dialog(page)
+    assert_field(wizard, 'Customer', contract['party'])
+    assert_field(wizard, 'Payment Journal', data['journal'])
+    type_into(field(wizard, 'Card Number'), '5555 5555 5555 4444')
+    type_into(field(wizard, 'Expiry Month'), '3')
+    type_into(field(wizard, 'Expiry Year'), str(today.year + 1))
+    type_into(field(wizard, 'Security Code'), '321')
+    wizard_button(wizard, 'Add Card')
+    wait_hidden(wizard, "the Add Card wizard stays open")
+    wait_until(lambda: cards.locator(
+            'tbody tr', has_text=contract['party']).count() == 2,
+        "the list does not show the second card")
+    shot(page, 'second-card')
+    assert sorted(cell_text(cards, i, 'Card')
+        for i in range(list_rows(cards).count())
+        if cell_text(cards, i, 'Customer') == contract['party']) == [
+        "Mastercard •••• 4444", "Visa •••• 4242"]
 
 
 # --- failed payment and dunning ---------------------------------------------
