@@ -87,6 +87,10 @@ class CardExpiredError(ValidationError):
     pass
 
 
+class CardSecurityCodeError(ValidationError):
+    pass
+
+
 class PaymentMethodPartyError(ValidationError):
     pass
 

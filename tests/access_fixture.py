@@ -237,6 +237,9 @@ def main(password, out):
         facts = describe(companies)
         facts['users'] = users
         facts['companies'] = {k: c.id for k, c in companies.items()}
+        # the test card journals, for the Add Card wizard
+        facts['card_journals'] = {k: create_card_journal(c).id
+            for k, c in companies.items()}
         return facts
     facts = in_transaction(DB_NAME, setup, user=USER)
     with open(out, 'w') as file:

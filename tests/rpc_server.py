@@ -62,7 +62,9 @@ def start(tmp, name, uri, path):
         lines.append(f'path = {path}')
     lines += ['[web]', f'listen = 127.0.0.1:{port}',
         # the tests log in once per user
-        '[session]', 'max_attempt = 100']
+        '[session]', 'max_attempt = 100',
+        # a test server: cards are stored and charged by the test processor
+        '[subscription]', 'test_processor = True']
     config.write_text('\n'.join(lines) + '\n')
     # the server's configuration is its file, not the tests' environment
     env = {k: v for k, v in os.environ.items()

@@ -61,6 +61,7 @@ CALLS = {
     ('sale.subscription', 'preview'): (),
     ('sale.subscription', 'change_wizard'): (),
     ('sale.subscription', 'close_wizard'): (),
+    ('sale.subscription', 'add_card_wizard'): (),
     ('sale.subscription', 'pause_wizard'): (),
     ('sale.subscription', 'renew'): (),
     ('sale.subscription', 'reopen'): (),
@@ -350,3 +351,71 @@ def test_wizard_forms_refuse_other_companies_contracts(server, login):
                 problems.append(
                     f"{model}.{method} of {company}: {outcome!r}")
     assert not problems, '\n'.join(problems)
+
+
+ADD_CARD = 'sale.subscription.payment_method.add_card'
+
+
+def add_card(session, contract, journal=None, number='4242 4242 4242 4242'):
+    """The Add Card wizard on contract as the client runs it: the form's
+    defaults, then the card typed in and Add Card"""
+    start = run_wizard(session, ADD_CARD, 'sale.subscription', contract,
+        [('start', {})])['view']['defaults']
+    start = {k: v for k, v in start.items() if '.' not in k}
+    start.update(holder="Erika Mustermann", number=number, exp_month=12,
+        exp_year=2031, cvc='123')
+    if journal:
+        start['journal'] = journal
+    return run_wizard(session, ADD_CARD, 'sale.subscription', contract,
+        [('add', {'start': start})])
+
+
+@pytest.mark.parametrize('login', USERS)
+def test_sales_administrators_add_a_card_by_the_wizard(server, login):
+    """Sales administrators store a card for a contract of their company
+    over RPC as sao does; nobody else may start the wizard, nor use another
+    company's journal; the new card's token stays the administrator's"""
+    facts, sessions = server
+    session = sessions[login]
+    contract = facts['records']['sale.subscription']['A'][0]
+    journals = facts['card_journals']
+    if login not in ADMIN:
+        # the button is for sales administrators (Tryton's own refusal)
+        outcome = session.outcome('sale.subscription', 'add_card_wizard',
+            [contract])
+        assert isinstance(outcome, rpc_server.RPCError) and (
+            outcome.user_error and 'not allowed' in outcome.message), (
+            outcome)
+        try:
+            add_card(session, contract)
+        except rpc_server.RPCError as error:
+            assert refused(error), error
+        else:
+            raise AssertionError(f"{login} added a card")
+        return
+    # a mistyped number: a user error, nothing stored
+    with pytest.raises(rpc_server.RPCError) as error:
+        add_card(session, contract, number='4242 4242 4242 4241')
+    assert error.value.user_error and not error.value.access_error
+    assert "not a valid card number" in error.value.message
+    # another company's card journal
+    with pytest.raises(rpc_server.RPCError) as error:
+        add_card(session, contract, journal=journals['B'])
+    assert error.value.user_error
+    assert "Cards cannot be stored on the payment journal" in (
+        error.value.message)
+
+    add_card(session, contract)
+    method, = session.call('sale.subscription', 'read', [contract],
+        ['payment_method', 'payment_method.rec_name'])
+    assert method['payment_method.']['rec_name'] == "Visa •••• 4242"
+    card, = session.call('sale.subscription.payment_method', 'read',
+        [method['payment_method']], ['holder', 'exp_year', 'last4'])
+    assert (card['holder'], card['exp_year'], card['last4']) == (
+        "Erika Mustermann", 2031, '4242')
+    outcome = session.outcome('sale.subscription.payment_method', 'read',
+        [method['payment_method']], ['token'])
+    assert refused(outcome), outcome
+    token, = sessions['admin'].call('sale.subscription.payment_method',
+        'read', [method['payment_method']], ['token'])
+    assert token['token'].startswith('tok_test_')

@@ -15,6 +15,7 @@ from payment_helpers import (
     START, bill_and_charge, charge_contract, dunning, notifications,
     payments_of, processor_charges)
 from trytond.exceptions import UserError
+from trytond.transaction import Transaction
 
 D = datetime.date
 
@@ -272,3 +273,34 @@ def test_test_processor_refuses_to_work_on_a_production_server(env):
     assert processor_charges(env) == []
     assert Payment(payment.id).state == 'processing'
     assert Invoice(invoice.id).state == 'posted'
+
+
+def test_add_card_wizard_keeps_no_card_number(env):
+    """The Add Card wizard of a contract stores the card through the
+    processor and sets it on the contract; its session (a database row)
+    keeps neither the number nor the security code"""
+    Contract = env.get('sale.subscription')
+    Session = env.get('ir.session.wizard')
+    Wizard = env.get('sale.subscription.payment_method.add_card',
+        type='wizard')
+    contract = charge_contract(env, None)
+    with env.on(START), Transaction().set_context(
+            active_model='sale.subscription', active_id=contract.id,
+            active_ids=[contract.id]):
+        journal = create_card_journal(env.company)
+        session_id, _, _ = Wizard.create()
+        defaults = Wizard.execute(session_id, {}, 'start')['view']['defaults']
+        assert defaults['party'] == contract.party.id
+        assert defaults['journal'] == journal.id
+        start = {k: v for k, v in defaults.items() if '.' not in k}
+        start.update(number='5555 5555 5555 4444', exp_month=3,
+            exp_year=27, cvc='737', holder="Erika Mustermann")
+        Wizard.execute(session_id, {'start': start}, 'add')
+        stored = Session(session_id).data
+        Wizard.delete(session_id)
+    assert '5555' not in stored and '737' not in stored, stored
+    method = Contract(contract.id).payment_method
+    assert method.rec_name == "Mastercard •••• 4444"
+    # a two-digit year is of this century, as printed on cards
+    assert (method.exp_month, method.exp_year, method.holder) == (
+        3, 2027, "Erika Mustermann")

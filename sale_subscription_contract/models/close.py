@@ -217,6 +217,11 @@ class CloseContractStart(ModelView):
     reason = fields.Many2One(
         'sale.subscription.close_reason', "Reason", required=True,
         help="Why the contract is closed.")
+    # chosen by the wizard's buttons (Close Today, Close at Period End), not
+    # by a selection in the form: sao 8.0 rebuilds a selection's options
+    # when another field changes and a button clicked meanwhile sends its
+    # first option, so "Today" chosen, then a comment typed, closed at the
+    # end of the period
     timing = fields.Selection([
             ('period_end', "At the End of the Current Period"),
             ('today', "Today"),
@@ -226,7 +231,10 @@ class CloseContractStart(ModelView):
         "closes it the day after; Reopen cancels the end until then.")
     end_date = fields.Date(
         "Last Day of Service", readonly=True,
-        help="The contract is not invoiced beyond this day.")
+        help="The last day already paid for: closed at the end of the "
+        "period, the contract runs and is invoiced until this day and the "
+        "daily run closes it the day after (Reopen cancels the end until "
+        "then). Close Today ends its service today.")
     comment = fields.Text("Comment")
     contract = fields.Many2One(
         'sale.subscription', "Contract", readonly=True,
@@ -253,9 +261,14 @@ class CloseContract(Wizard):
         'sale.subscription.close.start',
         'sale_subscription_contract.close_start_view_form', [
             Button("Cancel", 'end', 'tryton-cancel'),
-            Button("Close", 'close', 'tryton-ok', default=True),
+            Button("Close Today", 'close_today', 'tryton-cancel'),
+            Button("Close at Period End", 'close', 'tryton-ok',
+                default=True),
             ])
+    # closes as the form's timing says (at the end of the period unless a
+    # client sets it), close_today at once
     close = StateTransition()
+    close_today = StateTransition()
 
     def default_start(self, fields):
         return {
@@ -273,3 +286,7 @@ class CloseContract(Wizard):
             comment=self.start.comment,
             at_once=self.start.timing == 'today')
         return 'end'
+
+    def transition_close_today(self):
+        self.start.timing = 'today'
+        return self.transition_close()

@@ -100,7 +100,8 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
             field.states = {'readonly': Eval('state') == 'closed'}
         cls._transitions |= {('closed', 'running')}
         # on a plan, the billing run owns the invoice dates and a running
-        # contract goes back to draft only by closing and reopening it
+        # contract goes back to draft only by closing and reopening it; a
+        # paused one never does (no transition: the button would do nothing)
         cls.next_invoice_date.states = {
             **cls.next_invoice_date.states,
             'invisible': (cls.next_invoice_date.states.get('invisible', False)
@@ -108,6 +109,7 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
             }
         cls._buttons['draft']['invisible'] = (
             cls._buttons['draft']['invisible']
+            | (Eval('state') == 'paused')
             | ((Eval('state') == 'running') & Bool(Eval('plan'))))
         cls._buttons['draft'].setdefault('depends', []).append('plan')
         cls._buttons.update({

@@ -86,7 +86,8 @@ class Contract(metaclass=PoolMeta):
                     'invisible': ((Eval('state') != 'running')
                         | ~Bool(Eval('plan'))
                         | ~Eval('pause_allowed', False)),
-                    'icon': 'tryton-pause',
+                    # a clock: sao and the ERP have no pause icon
+                    'icon': 'tryton-log',
                     'depends': ['state', 'plan', 'pause_allowed'],
                     },
                 'resume': {
