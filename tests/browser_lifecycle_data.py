@@ -31,7 +31,8 @@ from demo.company import (  # noqa: E402
     create_chart, create_company, create_customer, create_fiscalyears,
     create_plan, create_taxes)
 from demo.payment import DECLINED, add_card, create_card_journal  # noqa
-from demo.tx import in_transaction  # noqa: E402
+from trytond.modules.sale_subscription_contract.transaction import (  # noqa
+    in_transaction)
 from helpers import bill, confirm, make_catalogue, make_sale  # noqa: E402
 from test_email import MailServer  # noqa: E402
 
