@@ -19,6 +19,27 @@ def shot(page, name):
 
 # --- helpers ----------------------------------------------------------------
 
+def sign_in(page, url, database, user='admin', password='admin'):
+    """Log in as test_browser.login does; loaded again, sao may still have
+    the session and not ask for the password"""
+    page.goto(url)
+    form = page.locator('input#database')
+    menu = page.locator('#menu div.column-char').first
+    form.or_(menu).first.wait_for()
+    if not form.is_visible():
+        return
+    form.fill(database)
+    page.locator('input#login').fill(user)
+    page.locator('button[type=submit][title="Login"]').click()
+    entry = page.locator('input#ask-dialog-entry[type=password]')
+    wizard = page.locator('.tab-pane.active .model-title[title="Module '
+        'Configuration"]')
+    entry.or_(menu).or_(wizard).first.wait_for()
+    if entry.is_visible():
+        entry.fill(password)
+        page.locator('.modal-dialog button[title="OK"]:visible').click()
+
+
 def open_list(page, menu):
     """Open the menu entry in a new tab and return the tab. sao shows the
     tab of an entry already open instead of a new one: that tab is closed
@@ -37,10 +58,15 @@ def open_list(page, menu):
             settle(page)
         before = tabs.count()
         row = page.locator(f'#menu tr:has({title(menu[0])})').first
+        row.wait_for()
         for name in menu[1:]:
             child = row.locator('xpath=following-sibling::tr[.//div['
                 f'contains(@class, "column-char") and @title="{name}"]][1]')
-            if not child.is_visible():
+            # sao restores the menu's expanded rows after a login: a click
+            # on the expander then would fold it again
+            try:
+                child.wait_for(timeout=2000)
+            except Exception:
                 row.locator('.expander').click()
                 child.wait_for()
             row = child

@@ -23,10 +23,10 @@ import rpc_server
 import test_browser_changes
 from sao_helpers import (
     button, choose, confirm, field_list, icon_loaded, open_list, open_page,
-    rows_of, shot, type_into, user_error, wait_hidden, wait_until,
+    rows_of, shot, sign_in, type_into, user_error, wait_hidden, wait_until,
     wizard_button)
 from test_browser import (  # noqa: F401 (fixtures)
-    ADMIN_PASSWORD, SHOTS, TIMEOUT, chromium, close_config_wizard, login,
+    ADMIN_PASSWORD, SHOTS, TIMEOUT, chromium, close_config_wizard,
     same_value, sao_root, serve)
 from test_browser_changes import (
     CONTRACTS_MENU, SALES_MENU, assert_field, cell_text, click_button,
@@ -100,10 +100,9 @@ def browser_page(chromium, lifecycle):
         page.on('console', lambda message: message.type == 'error'
             and errors.append(message.text))
         def relogin():
-            login(page, lifecycle['url'], lifecycle['database'])
+            sign_in(page, lifecycle['url'], lifecycle['database'],
+                password=ADMIN_PASSWORD)
             close_config_wizard(page)
-            # closing the configuration wizard builds the menu again: a
-            # row of the first menu takes no notice of clicks
             settle(page)
         page.relogin = relogin
         relogin()
