@@ -1,4 +1,4 @@
-"""Helpers for clicking in sao beyond those of test_browser_changes.py:
+"""Helpers for clicking in sao beyond those of sao_steps.py:
 menus and notebook pages, dialogs and wizards, lists, user errors.
 
 Used by test_browser_lifecycle.py; screenshots go to /tmp/browser-shots/
@@ -8,7 +8,7 @@ import re
 import time
 
 from test_browser import SHOTS, TIMEOUT, same_value
-from test_browser_changes import cell_text, field, list_rows, settle, wait_text
+from sao_steps import cell_text, field, list_rows, settle, wait_text
 
 
 def shot(page, name):

@@ -20,7 +20,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 import rpc_server
-import test_browser_changes
+import sao_steps
 from sao_helpers import (
     button, choose, confirm, field_list, icon_loaded, open_list, open_page,
     rows_of, shot, sign_in, type_into, user_error, wait_hidden, wait_until,
@@ -28,9 +28,10 @@ from sao_helpers import (
 from test_browser import (  # noqa: F401 (fixtures)
     ADMIN_PASSWORD, SHOTS, TIMEOUT, chromium, close_config_wizard,
     same_value, sao_root, serve)
-from test_browser_changes import (
-    CONTRACTS_MENU, SALES_MENU, assert_field, cell_text, click_button,
-    close_tabs, dialog, en_date, field, list_rows, open_form, settle)
+from sao_steps import (
+    assert_field, cell_text, click_button, close_tabs, dialog, field,
+    list_rows, open_form, settle)
+from test_browser_changes import CONTRACTS_MENU, SALES_MENU, en_date
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -88,8 +89,8 @@ def browser_page(chromium, lifecycle):
         old.unlink()
     with sync_playwright() as p, pytest.MonkeyPatch.context() as patch:
         # the helpers' screenshots are this file's
-        patch.setattr(test_browser_changes, 'shot', shot)
-        patch.setattr(test_browser_changes, 'open_list', open_list)
+        patch.setattr(sao_steps, 'shot', shot)
+        patch.setattr(sao_steps, 'open_list', open_list)
         browser = p.chromium.launch(executable_path=chromium, args=[
                 '--no-sandbox', '--disable-gpu',
                 '--disable-background-networking'])
