@@ -32,7 +32,7 @@ cursor = conn.cursor()
 cursor.execute("SELECT datname FROM pg_database "
     "WHERE datname LIKE 'test-%' OR datname LIKE 'test\\_%'")
 for name, in cursor.fetchall():
-    cursor.execute(f'DROP DATABASE "{name}"')
+    cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 PYEOF
     # the worker crash test at 100 contracts (2,000 takes ~45 min here);
     # the browser tests drive the screens, which are the same on both
