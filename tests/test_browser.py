@@ -4,6 +4,7 @@ Needs: scripts/ensure_chromium.sh and scripts/install_sao.sh.
 Run:   .venv/bin/python -m pytest -m browser tests/test_browser.py
 Screenshots of every step go to /tmp/browser-shots/.
 """
+import contextlib
 import datetime
 import importlib.util
 import os
@@ -162,17 +163,15 @@ def proteus_config(tryton_server):
         yield cfg
 
 
-@pytest.fixture
-def page(chromium):
+@contextlib.contextmanager
+def chromium_page(chromium, width=1280, height=900):
+    "A page of headless Chromium; the page's errors are printed at its end"
     from playwright.sync_api import sync_playwright
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SHOTS.glob('[0-9][0-9]-*.png'):
-        old.unlink()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=[
                 '--no-sandbox', '--disable-gpu',
                 '--disable-background-networking'])
-        page = browser.new_page(viewport={'width': 1280, 'height': 900})
+        page = browser.new_page(viewport={'width': width, 'height': height})
         page.set_default_timeout(TIMEOUT)
         errors = []
         page.on('pageerror', lambda error: errors.append(str(error)))
@@ -184,6 +183,15 @@ def page(chromium):
             # shown with a failure: what sao reported says more than a timeout
             print('Browser errors:', *errors, sep='\n')
             browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob('[0-9][0-9]-*.png'):
+        old.unlink()
+    with chromium_page(chromium) as page:
+        yield page
 
 
 def shot(page, name):

@@ -21,8 +21,8 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from test_browser import (  # noqa: F401 (fixtures)
-    ADMIN_PASSWORD, MODULE, SHOTS, TIMEOUT, chromium, same_value, sao_root,
-    tryton_server)
+    ADMIN_PASSWORD, MODULE, SHOTS, chromium, chromium_page, same_value,
+    sao_root, tryton_server)
 
 from sao_steps import (
     assert_field, cell_text, choose, click_button, close_tabs,
@@ -241,24 +241,12 @@ def setup_data(config):
 @pytest.fixture(scope='module')
 def browser_page(chromium, tryton_server, data):
     "sao logged in as admin, kept for all the tests of the file"
-    from playwright.sync_api import sync_playwright
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob('changes-*.png'):
         old.unlink()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=[
-                '--no-sandbox', '--disable-gpu',
-                '--disable-background-networking'])
-        page = browser.new_page(viewport={'width': 1400, 'height': 1000})
-        page.set_default_timeout(TIMEOUT)
-        errors = []
-        page.on('pageerror', lambda error: errors.append(str(error)))
+    with chromium_page(chromium, 1400, 1000) as page:
         start_sao(page, tryton_server['url'], tryton_server['database'])
-        try:
-            yield page
-        finally:
-            print('Browser errors:', *errors, sep='\n')
-            browser.close()
+        yield page
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from sao_helpers import (
     rows_of, shot, sign_in, type_into, user_error, wait_hidden, wait_until,
     wizard_button)
 from test_browser import (  # noqa: F401 (fixtures)
-    ADMIN_PASSWORD, SHOTS, TIMEOUT, chromium, close_config_wizard,
-    same_value, sao_root, serve)
+    ADMIN_PASSWORD, SHOTS, chromium, chromium_page,
+    close_config_wizard, same_value, sao_root, serve)
 from sao_steps import (
     assert_field, cell_text, click_button, close_tabs, dialog, field,
     list_rows, open_form, settle)
@@ -83,23 +83,15 @@ def data(lifecycle):
 @pytest.fixture(scope='module')
 def browser_page(chromium, lifecycle):
     "sao logged in as admin, kept for all the tests of the file"
-    from playwright.sync_api import sync_playwright
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob('lifecycle-*.png'):
         old.unlink()
-    with sync_playwright() as p, pytest.MonkeyPatch.context() as patch:
+    with chromium_page(chromium, 1400, 1000) as page, \
+            pytest.MonkeyPatch.context() as patch:
         # the helpers' screenshots are this file's
         patch.setattr(sao_steps, 'shot', shot)
         patch.setattr(sao_steps, 'open_list', open_list)
-        browser = p.chromium.launch(executable_path=chromium, args=[
-                '--no-sandbox', '--disable-gpu',
-                '--disable-background-networking'])
-        page = browser.new_page(viewport={'width': 1400, 'height': 1000})
-        page.set_default_timeout(TIMEOUT)
-        errors = []
-        page.on('pageerror', lambda error: errors.append(str(error)))
-        page.on('console', lambda message: message.type == 'error'
-            and errors.append(message.text))
+
         def relogin():
             sign_in(page, lifecycle['url'], lifecycle['database'],
                 password=ADMIN_PASSWORD)
@@ -107,11 +99,7 @@ def browser_page(chromium, lifecycle):
             settle(page)
         page.relogin = relogin
         relogin()
-        try:
-            yield page
-        finally:
-            print('Browser errors:', *errors, sep='\n')
-            browser.close()
+        yield page
 
 
 @pytest.fixture
