@@ -8,7 +8,8 @@ import re
 import time
 
 from test_browser import SHOTS, TIMEOUT, same_value
-from sao_steps import cell_text, field, list_rows, settle, wait_text
+from sao_steps import (
+    cell_text, dialog, field, list_rows, settle, wait_text)
 
 
 def shot(page, name):
@@ -18,6 +19,27 @@ def shot(page, name):
 
 
 # --- helpers ----------------------------------------------------------------
+
+def close_all(page):
+    """Close what a test left open: messages, dialogs and wizards, then the
+    tabs, their unsaved changes discarded (sao asks: No)"""
+    for _ in range(10):
+        messages = page.locator(':is(.message-dialog, .warning-dialog, '
+            '.error-dialog):visible .modal-footer button').first
+        discard = page.locator('.confirmation-dialog:visible '
+            '.modal-footer button[title="No"]').first
+        cancel = page.locator('.modal-dialog:visible .modal-footer button'
+            ':is([title="Cancel"], [title="Close"])').last
+        close = page.locator('#tablist a .close:visible').first
+        for button in [messages, discard, cancel, close]:
+            if button.count():
+                button.click()
+                settle(page)
+                break
+        else:
+            return
+    raise AssertionError("the tabs or dialogs do not close")
+
 
 def sign_in(page, url, database, user='admin', password='admin'):
     """Log in as test_browser.login does; loaded again, sao may still have
@@ -56,6 +78,11 @@ def open_list(page, menu):
                 break
             same.first.click()
             settle(page)
+            discard = page.locator('.confirmation-dialog:visible '
+                '.modal-footer button[title="No"]')
+            if discard.count():
+                discard.first.click()
+                settle(page)
         before = tabs.count()
         row = page.locator(f'#menu tr:has({title(menu[0])})').first
         row.wait_for()
@@ -138,12 +165,36 @@ def choose(scope, label, text):
     assert shown == text, f"{label}: {shown!r} != {text!r}"
 
 
+def opened_dialog(page):
+    """The dialog just opened, once sao has put the focus in it (on its
+    first field): keys typed before would go elsewhere"""
+    wizard = dialog(page)
+    wizard.wait_for()
+    wait_until(lambda: wizard.evaluate(
+            'd => d.contains(document.activeElement)'),
+        "the dialog never takes the focus")
+    settle(page)
+    return wizard
+
+
 def type_into(entry, text):
-    "Replace what the entry shows by text, typed as a user does"
-    entry.click()
-    entry.press('Control+a')
-    entry.press('Delete')
-    entry.press_sequentially(text)
+    """Replace what the entry shows by text, typed as a user does, then
+    leave it (an integer is typed in a number input sao shows on focus)"""
+    page = entry.page
+    for _ in range(3):
+        if entry.is_visible():
+            entry.click()
+        else:
+            # focused, sao shows the number input in place of the text
+            entry.locator('xpath=ancestor::div[contains(@class, '
+                '"input-group")][1]').locator('input:visible').first.click()
+        page.keyboard.press('Control+a')
+        page.keyboard.press('Delete')
+        page.keyboard.type(text)
+        page.keyboard.press('Tab')
+        if entry.input_value() == text:
+            return
+    raise AssertionError(f"{text!r} typed, {entry.input_value()!r} shown")
 
 
 def wizard_button(wizard, name):

@@ -22,15 +22,15 @@ from dateutil.relativedelta import relativedelta
 import rpc_server
 import sao_steps
 from sao_helpers import (
-    button, choose, confirm, field_list, icon_loaded, open_list, open_page,
-    rows_of, shot, sign_in, type_into, user_error, wait_hidden, wait_until,
-    wizard_button)
+    button, choose, close_all, confirm, field_list, icon_loaded, open_list,
+    open_page, opened_dialog, rows_of, shot, sign_in, type_into, user_error,
+    wait_hidden, wait_until, wizard_button)
 from test_browser import (  # noqa: F401 (fixtures)
     ADMIN_PASSWORD, SHOTS, chromium, chromium_page,
     close_config_wizard, same_value, sao_root, serve)
 from sao_steps import (
-    assert_field, cell_text, click_button, close_tabs, dialog, field,
-    list_rows, open_form, settle)
+    assert_field, cell_text, click_button, dialog, field, list_rows,
+    open_form, settle)
 from test_browser_changes import CONTRACTS_MENU, SALES_MENU, en_date
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -105,13 +105,7 @@ def browser_page(chromium, lifecycle):
 @pytest.fixture
 def page(browser_page, request):
     "Each test starts with no tab open; its last screen is kept"
-    # what a failed test left: a message, then dialogs and tabs
-    messages = browser_page.locator(':is(.message-dialog, .warning-dialog, '
-        '.error-dialog):visible .modal-footer button')
-    while messages.count():
-        messages.first.click()
-        settle(browser_page)
-    close_tabs(browser_page)
+    close_all(browser_page)
     yield browser_page
     shot(browser_page, f'end-{request.node.name}')
 
@@ -126,7 +120,7 @@ def test_pause_and_resume(page, data):
     assert icon_loaded(pause), "the Pause button has no icon"
     assert_field(tab, 'MRR', MRR)
     pause.click()
-    wizard = dialog(page)
+    wizard = opened_dialog(page)
     assert_field(wizard, 'From', en_date(today))
     shot(page, 'pause-start')
     wizard_button(wizard, 'Pause')
@@ -163,7 +157,7 @@ def close_contract(page, tab, reason, button_name, period_end):
     """Close the contract with the Close wizard: a reason, a comment typed
     last (as users do), then Close Today or Close at Period End"""
     click_button(tab, 'Close')
-    wizard = dialog(page)
+    wizard = opened_dialog(page)
     field(wizard, 'Reason').wait_for()
     # the last day already paid for is what the period end keeps
     assert_field(wizard, 'Last Day of Service', en_date(period_end))
@@ -294,7 +288,7 @@ def test_renew_a_fixed_term(page, data):
 def add_card(page, tab, number, month, year, cvc='123', holder=None):
     "Fill the Add Card wizard of the contract and click Add Card"
     click_button(tab, 'Add Card')
-    wizard = dialog(page)
+    wizard = opened_dialog(page)
     field(wizard, 'Card Number').wait_for()
     settle(page)
     if holder:
@@ -314,7 +308,7 @@ def test_store_a_card_for_a_contract(page, data):
     tab = open_form(page, CONTRACTS_MENU, contract['party'])
     open_page(tab, 'Payment')
     click_button(tab, 'Add Card')
-    wizard = dialog(page)
+    wizard = opened_dialog(page)
     # the contract's customer and the company's card journal are given
     assert_field(wizard, 'Contract', contract['number'])
     assert_field(wizard, 'Customer', contract['party'])
@@ -373,7 +367,7 @@ def test_store_a_card_for_a_contract(page, data):
     settle(page)
     listing.locator('button[title="Launch action"]').first.click()
     page.locator('.dropdown-menu:visible a', has_text='Add Card').first.click()
-    wizard = dialog(page)
+    wizard = opened_dialog(page)
     assert_field(wizard, 'Customer', contract['party'])
     assert_field(wizard, 'Payment Journal', data['journal'])
     type_into(field(wizard, 'Card Number'), '5555 5555 5555 4444')

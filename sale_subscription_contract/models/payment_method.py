@@ -300,7 +300,7 @@ class AddCard(Wizard):
                 Party.read([party.id], ['id'])
             company = Transaction().context.get('company')
         journal = Journal(start.journal.id)
-        if (journal.company.id != int(company)
+        if (company is None or journal.company.id != int(company)
                 or journal.process_method not in tokenising_methods()):
             raise AccessError(gettext(
                     'sale_subscription_contract.msg_add_card_journal',
