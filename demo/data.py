@@ -37,12 +37,13 @@ B2C_PLANS = [('monthly_card', 30), ('yearly_card', 70)]
 # (key, name, freq, interval, extra values, share among business sales);
 # half the plans charge a card (private customers always pay by card), the
 # others send the invoice
-CARD = {'invoicing_mode': 'charge'}
+# a charge declined on the first is retried on the 4th, 11th and 21st and
+# the contract closed as unpaid a month later
+CARD = {'invoicing_mode': 'charge', 'dunning_schedule': '3,10,20',
+    'auto_close_days': 31}
 PLANS = [
     ('monthly', "Monatlich", 'monthly', 1, {}, 27),
-    ('monthly_card', "Monatlich per Karte", 'monthly', 1, dict(CARD,
-            # retried on the 4th, 11th and 21st after a failure on the 1st
-            dunning_schedule='3,10,20', auto_close_days=30), 6),
+    ('monthly_card', "Monatlich per Karte", 'monthly', 1, CARD, 6),
     ('bimonthly_card', "Alle 2 Monate per Karte", 'monthly', 2, CARD, 6),
     ('yearly', "Jährlich", 'yearly', 1, {}, 18),
     ('yearly_card', "Jährlich per Karte", 'yearly', 1, CARD, 9),

@@ -167,7 +167,7 @@ class History:
         kinds = (kinds,) if isinstance(kinds, str) else kinds
         candidates = [c.id for c in running
             if c.plan.invoicing_mode == 'charge'
-            and c.next_billing_date == first and c.start_date < first
+            and c.next_billing_date == first
             and c.id not in self.troubled and not c.payment_failed]
         events = []
         for kind, contract in zip(kinds, rng.sample(

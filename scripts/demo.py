@@ -10,6 +10,7 @@ Built by `python -m demo.build` (`make demo` does both); what to try is read
 from the build's summary next to the database (var/demo.json).
 """
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -96,6 +97,8 @@ def main():
     parser.add_argument('--smtp-port', type=int, default=0,
         help="the mail sink's port (default: a free one)")
     options = parser.parse_args()
+    # stopped like Ctrl-C: the processes started are stopped too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 
     database, uri, db_path = serve.resolve_db(options.db)
     var = db_path
@@ -124,7 +127,7 @@ def main():
                     '-d', database], os.path.join(logs, 'cron.log')))
         processes.append(start('trytond-worker', python + [
                     os.path.join(ROOT, 'scripts', 'sqlite_worker.py'),
-                    '-c', config, '-d', database, '-n', '1', '-t', '2'],
+                    '-c', config, '-d', database, '-t', '2', '-vv'],
                 os.path.join(logs, 'worker.log')))
         url = f'http://127.0.0.1:{options.port}/'
         serve.wait_port('127.0.0.1', options.port, timeout=120,
@@ -135,7 +138,6 @@ def main():
             with open(summary_file) as fp:
                 summary = json.load(fp)
         banner(url, database, mail, logs, summary)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         while True:
             for name, proc in processes:
                 if proc.poll() is not None:
@@ -146,14 +148,21 @@ def main():
     except KeyboardInterrupt:
         return 0
     finally:
-        for _, proc in reversed(processes):
-            if proc.poll() is None:
-                proc.terminate()
-        for _, proc in processes:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(processes)
+
+
+def stop(processes):
+    """Stop each process with the processes it started (the worker's and
+    the cron's pools): each leads a process group of its own"""
+    for _, proc in reversed(processes):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    for _, proc in processes:
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
 
 if __name__ == '__main__':

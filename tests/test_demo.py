@@ -3,6 +3,7 @@ charging, dunning and e-mail code, with card payments, a declined charge in
 dunning and e-mails sent to the mail sink; served as production runs
 (trytond, trytond-cron, a worker, the mail sink), it answers a login and
 its worker sends the e-mail left to it, with the invoice as PDF."""
+import datetime
 import email
 import json
 import os
@@ -64,14 +65,15 @@ def test_demo_builds_and_runs_as_production(tmp_path):
     database, mail = tmp_path / 'demo.sqlite', tmp_path / 'mail'
     build = subprocess.run([sys.executable, '-m', 'demo.build',
             '--database', str(database), '--customers', '24',
-            '--months', '3', '--until', '2026-11-27', '--held-emails', '1',
+            # until today: the demo's cron has nothing to catch up
+            '--months', '3', '--held-emails', '1',
             '--mail', str(mail)],
         cwd=ROOT, env=clean_env(), capture_output=True, text=True,
         timeout=600)
     assert build.returncode == 0, build.stdout + build.stderr
     assert ", 0 restarted" in build.stdout, build.stdout
     summary = json.loads((tmp_path / 'demo.json').read_text())
-    assert summary['invoices'] > 20 and summary['paid_invoices'] > 0
+    assert summary['invoices'] > 10 and summary['paid_invoices'] > 0
     assert summary['payment_methods'] > 0
     assert summary['failed_payments'] >= 2, summary
     tries = summary['try']
@@ -80,12 +82,12 @@ def test_demo_builds_and_runs_as_production(tmp_path):
     # every e-mail was sent to the sink, but the one left to the worker
     assert summary['emails_failed'] == 0
     assert summary['emails_pending'] == summary['held_emails'] == 1
-    assert len(list(mail.glob('*.eml'))) == summary['emails_sent'] > 10
+    assert len(list(mail.glob('*.eml'))) == summary['emails_sent'] > 5
     with sqlite3.connect(database) as connection:
         in_dunning, = connection.execute(
             "SELECT COUNT(*) FROM sale_subscription "
-            "WHERE payment_failed AND next_payment_retry > '2026-11-27'"
-            ).fetchone()
+            "WHERE payment_failed AND next_payment_retry > ?",
+            (datetime.date.today().isoformat(),)).fetchone()
         assert in_dunning >= 1
         reminders, = connection.execute(
             "SELECT COUNT(*) FROM sale_subscription_customer_email "
