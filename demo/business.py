@@ -6,7 +6,6 @@ replaced.
 Each function runs inside the simulation's transaction, on the day the
 simulation set as today (ir.date), and touches only the records it names.
 """
-import datetime
 import random
 from decimal import Decimal
 

@@ -13,7 +13,6 @@ import sys
 import time
 import urllib.request
 from email import policy
-from pathlib import Path
 
 import pytest
 
