@@ -189,7 +189,17 @@ def create_product(category, name, price, recurring=True, uom='u'):
 
 def create_customer(name, country_code='DE', country_name="Germany",
         lang_code='de', tax_rule=None, street="Hauptstraße 1",
-        postal_code="80331", city="München"):
+        postal_code="80331", city="München", email=None):
+    party = new_customer(name, country_code, country_name, lang_code,
+        tax_rule, street, postal_code, city, email)
+    party.save()
+    return party
+
+
+def new_customer(name, country_code='DE', country_name="Germany",
+        lang_code='de', tax_rule=None, street="Hauptstraße 1",
+        postal_code="80331", city="München", email=None):
+    "An unsaved customer with an address and, if given, an e-mail address"
     pool = Pool()
     Party = pool.get('party.party')
     Lang = pool.get('ir.lang')
@@ -199,7 +209,8 @@ def create_customer(name, country_code='DE', country_name="Germany",
     party.addresses = [{
             'street': street, 'postal_code': postal_code, 'city': city,
             'country': get_country(country_code, country_name)}]
-    party.save()
+    if email:
+        party.contact_mechanisms = [{'type': 'email', 'value': email}]
     return party
 
 

@@ -18,23 +18,42 @@ SERVICES = [
 EPAPER_WEEKLY = '4.90'
 B2C_SERVICES = ["E-Paper-Abo", "Cloud-Speicher privat 2 TB"]
 
+# (name, price, share of the business quotations that sell it)
 ONE_TIME = [
-    ("Einrichtung", '149.00', 0.7),
-    ("Schulung (halber Tag)", '490.00', 0.3),
-    ("Datenmigration", '890.00', 0.2),
+    ("Einrichtung", '149.00', 0.1),
+    ("Schulung (halber Tag)", '490.00', 0.25),
+    ("Datenmigration", '890.00', 0.15),
     ]
+# set-up fees invoiced with the first period of a contract line
+SETUP_FEES = {
+    "Managed Firewall": '199.00',
+    "Buchhaltung Online": '99.00',
+    "CRM Team": '49.00',
+    "Webhosting Pro": '29.00',
+    }
+# private customers' plans, by share
+B2C_PLANS = [('monthly_card', 30), ('yearly_card', 70)]
 
-# (key, name, freq, interval, extra values, share among business sales)
+# (key, name, freq, interval, extra values, share among business sales);
+# half the plans charge a card (private customers always pay by card), the
+# others send the invoice
+# a charge declined on the first is retried on the 4th, 11th and 21st and
+# the contract closed as unpaid a month later
+CARD = {'invoicing_mode': 'charge', 'dunning_schedule': '3,10,20',
+    'auto_close_days': 31}
 PLANS = [
-    ('weekly', "Wöchentlich", 'weekly', 1, {}, 0),
-    ('monthly', "Monatlich", 'monthly', 1, {}, 50),
-    ('bimonthly', "Alle 2 Monate", 'monthly', 2, {}, 8),
-    ('yearly', "Jährlich", 'yearly', 1, {}, 15),
+    ('monthly', "Monatlich", 'monthly', 1, {}, 27),
+    ('monthly_card', "Monatlich per Karte", 'monthly', 1, CARD, 6),
+    ('bimonthly_card', "Alle 2 Monate per Karte", 'monthly', 2, CARD, 6),
+    ('yearly', "Jährlich", 'yearly', 1, {}, 18),
+    ('yearly_card', "Jährlich per Karte", 'yearly', 1, CARD, 9),
     ('arrears', "Monatlich nachträglich", 'monthly', 1,
         {'billing_timing': 'arrears'}, 10),
     ('fixed', "Jahresvertrag 12 Monate", 'monthly', 1,
         {'duration': 'fixed', 'duration_periods': 12,
-            'customer_can_close': False}, 17),
+            'customer_can_close': False}, 18),
+    # the newspaper by the week, for private customers
+    ('weekly_card', "Wöchentlich per Karte", 'weekly', 1, CARD, 0),
     ]
 
 # quotation templates: (name, plan key, validity in days, online

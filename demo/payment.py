@@ -42,6 +42,7 @@ def create_card_journal(company, name="Kreditkarte (Test)"):
 
 # Stripe's test numbers; see models/payment_processor.py TEST_CARDS
 VISA_OK = '4242 4242 4242 4242'
+MASTERCARD_OK = '5555 5555 5555 4444'
 DECLINED = '4000 0000 0000 0002'
 INSUFFICIENT_FUNDS = '4000 0000 0000 9995'
 EXPIRED_AT_BANK = '4000 0000 0000 0069'
