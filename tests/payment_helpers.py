@@ -54,11 +54,12 @@ def processor_charges(env):
 
 
 def notifications(env, contract, kind=None):
-    Log = env.get('sale.subscription.payment_log')
-    domain = [('subscription', '=', contract.id), ('kind', '=', 'notify')]
+    "The customer e-mails of contract (of kind), oldest first"
+    Email = env.get('sale.subscription.customer_email')
+    domain = [('subscription', '=', contract.id)]
     if kind:
-        domain.append(('notification', '=', kind))
-    return Log.search(domain, order=[('id', 'ASC')])
+        domain.append(('kind', '=', kind))
+    return Email.search(domain, order=[('id', 'ASC')])
 
 
 def card_of(env, contract):

@@ -179,6 +179,30 @@ def test_german_customer_gets_the_invoice_in_german_as_pdf(env, smtp):
     assert env.get('account.invoice')(invoice.id).state == 'posted'
 
 
+def test_invoice_printed_first_in_the_back_office_is_still_sent_as_pdf(
+        env, smtp):
+    "The ERP keeps an invoice's first print; the e-mail converts that copy"
+    ModelData = env.get('ir.model.data')
+    InvoiceReport = env.get('account.invoice', type='report')
+    party = customer_with_email(env, "Weber AG", 'rechnung@weber.example')
+    contract_of(env, party)
+    invoice, = run_billing(env, JAN)
+    back_office = ModelData.get_id('account_invoice', 'report_invoice')
+    ext, odt, _, _ = InvoiceReport.execute(
+        [invoice.id], {'action_id': back_office})
+    assert ext == 'odt'
+
+    env.run_tasks()
+    (_, message), = smtp.messages
+    (filename, pdf), = pdfs_of(message)
+    assert filename.endswith('-%s.pdf' % invoice.number)
+    assert pdf.startswith(b'%PDF')
+    # the kept print is unchanged: the back office still gets its ODT
+    ext, again, _, _ = InvoiceReport.execute(
+        [invoice.id], {'action_id': back_office})
+    assert (ext, bytes(again)) == ('odt', bytes(odt))
+
+
 def test_english_customer_gets_english_and_charge_mode_gets_none(env, smtp):
     german(env)
     english = customer_with_email(

@@ -264,9 +264,7 @@ class ContractBilling(metaclass=PoolMeta):
                 periods.append(period)
             billed.append(contract)
         # 2. save them with their lines: the ERP computes the taxes once
-        with Transaction().set_context(
-                {Invoice.BILLING_RUN_SAVE_CONTEXT: True}):
-            Invoice.save(invoices)
+        Invoice.save(invoices)
         Period.save(periods)
         cls.save(billed)
         # 3. post them; the posting shortcuts apply to these invoices only,
@@ -467,13 +465,11 @@ class ContractBilling(metaclass=PoolMeta):
 class InvoiceBilling(metaclass=PoolMeta):
     __name__ = 'account.invoice'
 
-    # Context keys of the billing run (ContractBilling.bill), read here only:
-    # True while the run saves its new invoices
-    BILLING_RUN_SAVE_CONTEXT = 'subscription_billing_run_save'
-    # the ids of the invoices the run is posting
+    # Context keys read here only: the ids of the invoices the billing run
+    # (ContractBilling.bill) is posting, and of the contract invoices whose
+    # number forms the ERP is writing
     BILLING_RUN_POST_CONTEXT = 'subscription_billing_run_post'
-    # True while the ERP writes the number forms of the run's invoices
-    BILLING_RUN_NUMBER_FORMS_CONTEXT = 'subscription_billing_run_number_forms'
+    NUMBER_FORMS_CONTEXT = 'subscription_number_forms'
 
     @classmethod
     def _posted_by_billing_run(cls, invoices):
@@ -482,10 +478,16 @@ class InvoiceBilling(metaclass=PoolMeta):
         return bool(ids) and {i.id for i in invoices} <= set(ids)
 
     @classmethod
-    def _written_by_billing_run(cls, invoices):
-        "Whether all invoices are being saved or posted by the billing run"
-        return (bool(Transaction().context.get(cls.BILLING_RUN_SAVE_CONTEXT))
-            or cls._posted_by_billing_run(invoices))
+    def _of_contracts(cls, invoices):
+        "Whether each of invoices bills a contract's line"
+        Line = Pool().get('account.invoice.line')
+        line = Line.__table__()
+        ids = {i.id for i in invoices}
+        cursor = Transaction().connection.cursor()
+        cursor.execute(*line.select(line.invoice, distinct=True,
+                where=line.invoice.in_(list(ids))
+                & line.origin.like('sale.subscription.line,%')))
+        return {i for i, in cursor} >= ids
 
     @classmethod
     def _check_taxes(cls, invoices):
@@ -503,12 +505,12 @@ class InvoiceBilling(metaclass=PoolMeta):
         # write of their own after each creation and numbering; that write
         # changes no line, yet recomputes the taxes of every draft invoice
         # (each new invoice's taxes were computed twice). Skipped for the
-        # invoices the billing run writes only.
+        # invoices of contracts only.
         if (mode == 'write' and field_names
                 and set(field_names) <= NUMBER_FORMS
-                and cls._written_by_billing_run(invoices)):
-            with Transaction().set_context(
-                    {cls.BILLING_RUN_NUMBER_FORMS_CONTEXT: True}):
+                and cls._of_contracts(invoices)):
+            with Transaction().set_context({
+                        cls.NUMBER_FORMS_CONTEXT: [i.id for i in invoices]}):
                 return super().on_modification(
                     mode, invoices, field_names=field_names)
         return super().on_modification(
@@ -516,8 +518,9 @@ class InvoiceBilling(metaclass=PoolMeta):
 
     @dualmethod
     def update_taxes(cls, invoices, exception=False):
-        context = Transaction().context
-        if not exception and context.get(cls.BILLING_RUN_NUMBER_FORMS_CONTEXT):
+        number_forms = Transaction().context.get(cls.NUMBER_FORMS_CONTEXT)
+        if (not exception and number_forms
+                and {i.id for i in invoices} <= set(number_forms)):
             return
         # Posting writes the employee, number, cached amounts and payment
         # means of a draft invoice, each write recomputing its taxes; it

@@ -12,7 +12,6 @@ import html as html_
 import logging
 import re
 from email.message import EmailMessage
-from types import SimpleNamespace
 
 from genshi.template import TextTemplate
 
@@ -76,6 +75,12 @@ class CustomerEmail(Workflow, ModelSQL, ModelView):
     kind = fields.Selection(
         KINDS, "Kind", required=True, readonly=True, sort=False,
         help="Which template the e-mail is written from.")
+    payment = fields.Many2One(
+        'account.payment', "Payment", readonly=True, ondelete='RESTRICT',
+        states={
+            'invisible': Eval('kind') != 'payment_failed',
+            },
+        help="The refused charge the e-mail is about.")
     hard = fields.Boolean(
         "Hard Decline", readonly=True,
         states={
@@ -327,19 +332,18 @@ class CustomerEmail(Workflow, ModelSQL, ModelView):
                     error=str(exception))) from exception
 
     def _get_pdf(self, report, invoice):
-        "Return (file name, PDF) of report for invoice"
+        "Return (file name, PDF) of the action report for invoice"
         pool = Pool()
         Report = pool.get(report.report_name, type='report')
         ext, data, _, title = Report.execute(
             [invoice.id], {'action_id': report.id})
         if isinstance(data, str):
             data = data.encode('utf-8')
-        if ext != 'pdf':
-            # the ERP's invoice is an ODT (its first print is kept as is):
-            # convert a copy with LibreOffice ([report] convert_command)
-            ext, data = Report.convert(SimpleNamespace(
-                    report_name=report.report_name,
-                    template_extension=ext, extension='pdf'), data)
+        if (ext != 'pdf' and report.extension == 'pdf'
+                and ext == report.template_extension):
+            # the ERP keeps an invoice's first print as it was made: when
+            # that was the back office's ODT, convert it as the action does
+            ext, data = Report.convert(report, data)
         if ext != 'pdf':
             raise CustomerEmailError(gettext(
                     'sale_subscription_contract.msg_customer_email_no_pdf',
@@ -361,6 +365,11 @@ class Contract(metaclass=PoolMeta):
         default.setdefault('customer_emails', None)
         return super().copy(contracts, default=default)
 
+    def notify_customer(self, kind, **values):
+        "E-mail the customer about an invoice (see notify_customers)"
+        email, = self.notify_customers([(self, kind, values)])
+        return email
+
     @classmethod
     def notify_customers(cls, notices):
         """E-mail each customer about an invoice, in their language.
@@ -369,7 +378,8 @@ class Contract(metaclass=PoolMeta):
         invoice), 'payment_failed' (invoice, payment, hard),
         'payment_reminder' (invoice, step) or 'closed_unpaid' (invoice).
         Each e-mail is sent by a queue task after commit; returns their
-        outbox rows."""
+        outbox rows, the one record of each notice (the payment log does
+        not repeat them)."""
         pool = Pool()
         CustomerEmail = pool.get('sale.subscription.customer_email')
         for _, kind, values in notices:
@@ -377,11 +387,10 @@ class Contract(metaclass=PoolMeta):
                 raise ValueError("unknown customer notice %r" % kind)
             if values.get('invoice') is None:
                 raise ValueError("customer notice %r needs an invoice" % kind)
-        # the payment log keeps the requests next to the attempts
-        super().notify_customers(notices)
         emails = [CustomerEmail(
                 subscription=contract, party=contract.party,
                 invoice=values['invoice'], kind=kind,
+                payment=values.get('payment'),
                 hard=bool(values.get('hard')), step=values.get('step'),
                 language=contract.party.lang)
             for contract, kind, values in notices]

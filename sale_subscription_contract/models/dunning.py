@@ -20,7 +20,6 @@ from ..exceptions import DunningScheduleError
 from .sizes import CODE_SIZE
 
 LOG_KINDS = [
-    ('notify', "Customer Notified"),
     ('zero_amount', "Nothing to Charge"),
     ('no_method', "No Payment Method"),
     ('refused', "Charge Refused"),
@@ -31,15 +30,6 @@ LOG_KINDS = [
     ('resumed', "Resumed"),
     ('closed', "Closed Unpaid"),
     ]
-# the kinds of Contract.notify_customer (shown by their label, not the key)
-NOTIFICATIONS = [
-    (None, ""),
-    ('invoice', "Invoice"),
-    ('payment_failed', "Payment Failed"),
-    ('payment_reminder', "Payment Reminder"),
-    ('closed_unpaid', "Closed Unpaid"),
-    ]
-
 
 class Plan(metaclass=PoolMeta):
     __name__ = 'sale.subscription.plan'
@@ -105,13 +95,6 @@ class PaymentLog(ModelSQL, ModelView):
         required=True, readonly=True, ondelete='CASCADE')
     date = fields.Date("Date", required=True, readonly=True)
     kind = fields.Selection(LOG_KINDS, "Kind", required=True, readonly=True)
-    notification = fields.Selection(NOTIFICATIONS, "Notification",
-        readonly=True, sort=False,
-        help="The message the customer is to receive.")
-    step = fields.Integer("Reminder", readonly=True)
-    hard = fields.Boolean("New Method Needed", readonly=True,
-        help="The card was declined for good: "
-        "the customer is asked for another payment method.")
     invoice = fields.Many2One('account.invoice', "Invoice", readonly=True,
         ondelete='RESTRICT')
     payment = fields.Many2One('account.payment', "Payment", readonly=True,
@@ -207,30 +190,6 @@ class ContractDunning(metaclass=PoolMeta):
                         ('result', '=', 'failed'),
                         ], count=True) if contract.dunning_invoice else 0
         return result
-
-    def notify_customer(self, kind, **values):
-        """Ask for a message to the customer: kind is 'invoice',
-        'payment_failed' or 'payment_reminder'; values name the invoice,
-        payment, reminder step, hard decline."""
-        notice, = self.notify_customers([(self, kind, values)])
-        return notice
-
-    @classmethod
-    def notify_customers(cls, notices):
-        """Ask for messages to customers: notices is a list of
-        (contract, kind, values) as notify_customer takes them.
-
-        Here it only records the requests on the contracts (one write for
-        all: the billing run asks for one per invoice); the e-mail
-        machinery overrides it (calling super()). Returns one record per
-        notice."""
-        return cls.log_payments([
-                (contract, 'notify', {'notification': kind,
-                        'invoice': values.get('invoice'),
-                        'payment': values.get('payment'),
-                        'step': values.get('step'),
-                        'hard': bool(values.get('hard'))})
-                for contract, kind, values in notices])
 
     def log_payment(self, kind, **values):
         log, = self.log_payments([(self, kind, values)])
