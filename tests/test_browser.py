@@ -130,14 +130,15 @@ def tryton_server(tmp_path_factory, sao_root):
     env['TRYTONPASSFILE'] = str(tmp / 'passfile')
     # activated once per version of the module, then copied: each browser
     # file gets a fresh database without activating the module again
-    cached = ROOT / '.cache' / 'browser-db' / f'{_module_hash()}.sqlite'
+    cached = ROOT / '.cache' / 'browser-db' / f'{_module_hash()}-de.sqlite'
     if not cached.exists():
         (tmp / f'{database}.sqlite').touch()
         admin = [str(Path(sys.executable).parent / 'trytond-admin'),
             '-c', config, '-d', database]
         with open(tmp / 'admin.log', 'w') as log:
             for args in (['--all', '--email', 'admin@example.com'],
-                    ['-u', MODULE, '--activate-dependencies']):
+                    # German loaded: the portal's pages and e-mails in it
+                    ['-u', MODULE, '--activate-dependencies', '-l', 'de']):
                 subprocess.run(admin + args, env=env, check=True,
                     stdout=log, stderr=subprocess.STDOUT)
         cached.parent.mkdir(parents=True, exist_ok=True)
