@@ -1,0 +1,226 @@
+"""Speed of the customer portal's pages against the back office's own
+JSON-RPC read of the same contract, on PostgreSQL.
+
+    .venv/bin/python bench/portal.py [--contracts 10000] [--clients 1,32]
+        [--seconds 10] [--uri postgresql://postgres@/] [--keep-template]
+
+A database gets N running contracts (bench/billing.py's set-up: one
+company, a monthly plan, 1-3 lines each); one of them is billed and its
+customer gets a portal account; another customer gets a quotation with its
+secure link. One trytond process serves them (as `make demo` does). For
+each target and each number of concurrent clients, the clients request it
+in a loop for --seconds; printed: requests/s, p50 and p95 latency, errors.
+
+The targets:
+- baseline: `model.sale.subscription.read` of the contract over JSON-RPC
+  (the fields its form shows), as sao does, logged in as the administrator;
+- contract page: the signed-in customer's contract page;
+- quotation page: the quotation opened with its link.
+Prints figures, asserts nothing.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from http.cookiejar import CookieJar
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, 'bench'), os.path.join(ROOT, 'tests'),
+    os.path.join(ROOT, 'scripts')]
+
+import billing  # noqa: E402
+from billing import Server, build_template, in_tx  # noqa: E402
+
+PASSWORD = 'bench-portal-2026'
+READ_FIELDS = ['number', 'state', 'party', 'plan', 'start_date',
+    'next_invoice_date', 'lines', 'invoice_address', 'payment_method',
+    'recurring_amount', 'mrr', 'currency']
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--contracts', type=int, default=10000)
+    parser.add_argument('--clients', default='1,32',
+        type=lambda s: [int(n) for n in s.split(',')])
+    parser.add_argument('--seconds', type=float, default=10)
+    parser.add_argument('--uri', default='postgresql://postgres@/')
+    parser.add_argument('--database', default='bench_portal')
+    parser.add_argument('--keep-template', action='store_true',
+        help="reuse the activated template database if it exists")
+    return parser.parse_args()
+
+
+def prepare(database, n):
+    """N contracts, one billed with a portal account, one quotation;
+    returns what the clients need"""
+    from trytond.pool import Pool
+
+    context, _ = billing.setup(database, n, twins=False)
+
+    def customer_and_quotation():
+        from demo.portal import portal_account, quotation_link
+        pool = Pool()
+        Contract = pool.get('sale.subscription')
+        contract, = Contract.search([], order=[('id', 'ASC')], limit=1)
+        Contract.bill(Contract.claim([contract.id], billing.DATE),
+            billing.DATE)
+        email = portal_account(contract.party, PASSWORD)
+        other, = Contract.search([('party', '!=', contract.party.id)],
+            order=[('id', 'ASC')], limit=1)
+        return {
+            'contract': contract.id, 'email': email,
+            'quotation': quotation_link(other),
+            }
+    return in_tx(database, customer_and_quotation, context)
+
+
+def start_trytond(uri, database, tmp):
+    from serve import free_port, wait_port
+    port = free_port()
+    config = os.path.join(tmp, 'trytond.conf')
+    with open(config, 'w') as file:
+        file.write(f'[database]\nuri = {uri}\nlist = False\n'
+            f'[web]\nlisten = 127.0.0.1:{port}\n'
+            '[session]\nmax_attempt = 1000\n')
+    log = open(os.path.join(tmp, 'server.log'), 'w')
+    env = {k: v for k, v in os.environ.items()
+        if not k.startswith('TRYTOND_')}
+    process = subprocess.Popen([os.path.join(os.path.dirname(
+                    sys.executable), 'trytond'), '-c', config, '-d',
+            database], stdout=log, stderr=subprocess.STDOUT, env=env)
+    wait_port('127.0.0.1', port, timeout=120, proc=process)
+    return process, f'http://127.0.0.1:{port}/{database}'
+
+
+def portal_client(base, facts):
+    "An opener signed in to the portal as the contract's customer"
+    from urllib.parse import urlencode
+    jar = CookieJar()
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(jar))
+    opener.open(base + '/portal/sign-in').read()
+    csrf, = [c.value for c in jar if c.name == 'portal_csrf']
+    opener.open(base + '/portal/sign-in', data=urlencode({
+                'csrf_token': csrf, 'email': facts['email'],
+                'password': PASSWORD}).encode()).read()
+    assert any(c.name == 'portal_session' for c in jar), "not signed in"
+    return opener
+
+
+def targets(base, facts):
+    "{name: a function making one request, returning the HTTP status}"
+    from rpc_server import Session
+    admin = Session(base + '/rpc/', 'admin', 'admin')
+    portal = portal_client(base, facts)
+    contract_url = f"{base}/portal/contracts/{facts['contract']}"
+    quotation_url = facts['quotation']
+
+    def rpc_read():
+        admin.call('sale.subscription', 'read', [facts['contract']],
+            READ_FIELDS)
+        return 200
+
+    def get(opener, url):
+        with opener.open(url) as response:
+            response.read()
+            return response.status
+
+    plain = urllib.request.build_opener()
+    return {
+        'JSON-RPC read (baseline)': rpc_read,
+        'contract page': lambda: get(portal, contract_url),
+        'quotation page': lambda: get(plain, quotation_url),
+        }
+
+
+def load(request, clients, seconds):
+    "Run clients loops of request for seconds; return the figures"
+    latencies, errors = [], [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def client():
+        mine, failed = [], 0
+        while time.monotonic() < deadline:
+            start = time.monotonic()
+            try:
+                ok = request() == 200
+            except Exception:
+                ok = False
+            if ok:
+                mine.append(time.monotonic() - start)
+            else:
+                failed += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+    latencies.sort()
+    quantile = (lambda q: latencies[min(len(latencies) - 1,
+                int(q * len(latencies)))] * 1000 if latencies else 0)
+    return {'requests': len(latencies), 'per_second': len(latencies) / elapsed,
+        'p50': quantile(.5), 'p95': quantile(.95), 'errors': errors[0],
+        'mean': statistics.mean(latencies) * 1000 if latencies else 0}
+
+
+def main():
+    options = parse_args()
+    from trytond import config
+    server = Server(options.uri)
+    template = f'{options.database}_template'
+    database = f'{options.database}_{options.contracts}'
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = os.path.join(tmp, 'admin.conf')
+        with open(cfg, 'w') as file:
+            file.write(f'[database]\nuri = {options.uri}\n')
+        config.update_etc(cfg)
+        activation = build_template(
+            server, template, cfg, options.keep_template)
+        server.create(database, template)
+        from trytond.pool import Pool
+        Pool(database).init()
+        start = time.monotonic()
+        facts = prepare(database, options.contracts)
+        setup = time.monotonic() - start
+        process, base = start_trytond(options.uri, database, tmp)
+        try:
+            requests = targets(base, facts)
+            for request in requests.values():
+                request()  # warm the caches
+            results = {name: {clients: load(request, clients,
+                            options.seconds)
+                    for clients in options.clients}
+                for name, request in requests.items()}
+        finally:
+            process.terminate()
+            process.wait(10)
+    print(json.dumps(results))
+    print(f"\nPostgreSQL, {os.cpu_count()} CPUs, one trytond process; "
+        f"{options.contracts} contracts (set-up {setup:.0f} s, activation "
+        f"{activation:.0f} s); {options.seconds:.0f} s per line")
+    print(f"{'target':28} {'clients':>7} {'req/s':>8} {'p50 ms':>8} "
+        f"{'p95 ms':>8} {'errors':>7} {'p95/baseline':>13}")
+    baseline = results['JSON-RPC read (baseline)']
+    for name, by_clients in results.items():
+        for clients, figures in by_clients.items():
+            ratio = figures['p95'] / baseline[clients]['p95'] if (
+                baseline[clients]['p95']) else 0
+            print(f"{name:28} {clients:>7} {figures['per_second']:>8.1f} "
+                f"{figures['p50']:>8.1f} {figures['p95']:>8.1f} "
+                f"{figures['errors']:>7} {ratio:>13.2f}")
+
+
+if __name__ == '__main__':
+    main()
