@@ -177,6 +177,17 @@ def through(Model):
                 return [Parent.__name__, fname]
 
 
+def records_of(Model, companies):
+    "The records of Model; a report's, of each company in turn"
+    if Model._is_table_query():
+        records = []
+        for company in companies.values():
+            with Transaction().set_context(company=company.id):
+                records += Model.search([])
+        return records
+    return Model.search([])
+
+
 def describe(companies):
     pool = Pool()
     IrModel = pool.get('ir.model')
@@ -191,10 +202,13 @@ def describe(companies):
             'rpc': issubclass(Model, ModelView),
             'access': sorted(Model.__access__),
             'through': through(Model),
+            # a report computed by a query: nothing to write, rows by company
+            'report': (issubclass(Model, ModelStorage)
+                and Model._is_table_query()),
             }
         if entry['storage']:
             rows = {}
-            for record in Model.search([]):
+            for record in records_of(Model, companies):
                 company = company_of(record)
                 key = names[company.id] if company else 'none'
                 rows.setdefault(key, []).append(record.id)

@@ -1,0 +1,262 @@
+# MRR movements per period, counted per customer (ChartMogul's semantics),
+# from the contract-level MRR event log in one SQL query:
+#   1. the filtered events of the company, summed per customer and day
+#      (changes of one customer on the same day are one movement);
+#   2. each customer's MRR after each of those days (a running sum) and
+#      whether they had MRR before (for reactivations);
+#   3. each change classified: 0 -> >0 new (or reactivation when the
+#      customer had MRR before), up expansion, down but > 0 contraction,
+#      -> 0 churn;
+#   4. summed per period; a period without any change still has its row,
+#      and the MRR at its end is the MRR before the first period plus the
+#      running sum of the changes.
+# The periods are computed here in Python (their start dates as a VALUES
+# list), so that months, quarters and years group alike on PostgreSQL and
+# SQLite.
+from dateutil.relativedelta import relativedelta
+from sql import Column, Literal, Values, Window
+from sql.aggregate import Max, Sum
+from sql.conditionals import Case, Coalesce
+from sql.functions import DateTrunc, Round
+
+from trytond.model import ModelSQL, ModelView, fields
+from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
+from trytond.pyson import Eval, If
+from trytond.transaction import Transaction
+
+# months in each kind of period
+PERIOD_MONTHS = {'month': 1, 'quarter': 3, 'year': 12}
+# amounts are compared and summed at this precision (SQLite sums numerics
+# as floats): finer than any currency's cents
+PRECISION = 6
+
+
+def period_start(date, period):
+    "The first day of the period of kind period that holds date"
+    months = PERIOD_MONTHS[period]
+    return date.replace(month=(date.month - 1) // months * months + 1, day=1)
+
+
+def period_starts(from_date, to_date, period):
+    "The first days of the periods from from_date's to to_date's"
+    step = relativedelta(months=PERIOD_MONTHS[period])
+    start, last = period_start(from_date, period), period_start(
+        to_date, period)
+    starts = []
+    while start <= last:
+        starts.append(start)
+        start += step
+    return starts
+
+
+class ReportingContext(ModelView):
+    "The filters of the subscription reports"
+    __name__ = 'sale.subscription.reporting.context'
+
+    company = fields.Many2One(
+        'company.company', "Company", required=True,
+        help="The company whose contracts are reported, in its currency.")
+    from_date = fields.Date(
+        "From Date", required=True,
+        domain=[If(Eval('to_date'), ('from_date', '<=', Eval('to_date')),
+                ())],
+        help="The first period shown is the one holding this day.")
+    to_date = fields.Date(
+        "To Date", required=True,
+        domain=[If(Eval('from_date'), ('to_date', '>=', Eval('from_date')),
+                ())],
+        help="The last period shown is the one holding this day.")
+    period = fields.Selection([
+            ('month', "Month"),
+            ('quarter', "Quarter"),
+            ('year', "Year"),
+            ], "Period", required=True, sort=False)
+    plan = fields.Many2One(
+        'sale.subscription.plan', "Plan",
+        help="Only the contracts on this plan.")
+    sales_team = fields.Many2One(
+        'sale.team', "Sales Team",
+        help="Only the contracts credited to this team.")
+    salesperson = fields.Many2One(
+        'company.employee', "Salesperson",
+        help="Only the contracts credited to this salesperson.")
+    country = fields.Many2One(
+        'country.country', "Customer Country",
+        help="Only the contracts invoiced to an address in this country.")
+
+    @classmethod
+    def default_company(cls):
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_from_date(cls):
+        Date = Pool().get('ir.date')
+        context = Transaction().context
+        if context.get('from_date'):
+            return context['from_date']
+        return Date.today().replace(day=1) - relativedelta(months=11)
+
+    @classmethod
+    def default_to_date(cls):
+        Date = Pool().get('ir.date')
+        return Transaction().context.get('to_date') or Date.today()
+
+    @classmethod
+    def default_period(cls):
+        return Transaction().context.get('period', 'month')
+
+
+class MRRMovement(ModelSQL, ModelView):
+    "MRR movements of a period, per customer"
+    __name__ = 'sale.subscription.reporting.mrr_movement'
+
+    company = fields.Many2One('company.company', "Company")
+    currency = fields.Many2One('currency.currency', "Currency")
+    date = fields.Date("Period", help="The first day of the period.")
+    new = Monetary(
+        "New", currency='currency', digits='currency',
+        help="MRR of customers who got MRR for the first time.")
+    expansion = Monetary(
+        "Expansion", currency='currency', digits='currency',
+        help="MRR gained from customers whose MRR went up.")
+    contraction = Monetary(
+        "Contraction", currency='currency', digits='currency',
+        help="MRR lost from customers whose MRR went down but not to zero.")
+    churn = Monetary(
+        "Churn", currency='currency', digits='currency',
+        help="MRR lost from customers whose MRR went to zero.")
+    reactivation = Monetary(
+        "Reactivation", currency='currency', digits='currency',
+        help="MRR of customers who had MRR before, lost it and came back.")
+    net_new = Monetary(
+        "Net New MRR", currency='currency', digits='currency',
+        help="New + expansion + reactivation - contraction - churn.")
+    mrr = Monetary(
+        "MRR at End", currency='currency', digits='currency',
+        help="The MRR on the last day of the period.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._order = [('date', 'ASC')]
+
+    @classmethod
+    def table_query(cls):
+        pool = Pool()
+        Company = pool.get('company.company')
+        Context = pool.get('sale.subscription.reporting.context')
+        context = Transaction().context
+        company_id = context.get('company') or -1
+        period = context.get('period') or 'month'
+        if period not in PERIOD_MONTHS:
+            period = 'month'
+        from_date = context.get('from_date') or Context.default_from_date()
+        to_date = context.get('to_date') or Context.default_to_date()
+        if from_date > to_date:
+            from_date = to_date
+        starts = period_starts(from_date, to_date, period)
+        currency_id = (Company(company_id).currency.id
+            if company_id >= 0 else None)
+
+        daily = cls._customer_days(company_id, context)
+        classified = cls._classified(daily)
+        # each month of the range maps to its period's first day
+        months = Values([(start + relativedelta(months=m), start)
+                for start in starts
+                for m in range(PERIOD_MONTHS[period])])
+        month = cls.date.sql_cast(DateTrunc('month', classified.date))
+        kinds = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
+        per_period = classified.join(months,
+            condition=month == months.column1).select(
+            months.column2.as_('start'),
+            *[Sum(Column(classified, k)).as_(k) for k in kinds],
+            Sum(classified.delta).as_('delta'),
+            group_by=[months.column2])
+
+        # the MRR before the first period: the whole log up to it
+        opening = daily.select(Coalesce(Sum(daily.delta), 0),
+            where=daily.date < starts[0])
+        # an id per company and period: the period's day as YYYYMMDD
+        periods = Values([(max(company_id, 0) * 10 ** 8
+                    + s.year * 10000 + s.month * 100 + 1, s)
+                for s in starts])
+        running = Window([], order_by=[periods.column2.asc])
+
+        def amount(name, value):
+            field = getattr(cls, name)
+            return field.sql_cast(Round(value, PRECISION)).as_(name)
+        new, expansion, contraction, churn, reactivation = [
+            Coalesce(Column(per_period, k), 0) for k in kinds]
+        return periods.join(per_period, type_='LEFT',
+            condition=per_period.start == periods.column2).select(
+            periods.column1.as_('id'),
+            Literal(company_id).as_('company'),
+            Literal(currency_id).as_('currency'),
+            cls.date.sql_cast(periods.column2).as_('date'),
+            amount('new', new),
+            amount('expansion', expansion),
+            amount('contraction', contraction),
+            amount('churn', churn),
+            amount('reactivation', reactivation),
+            amount('net_new',
+                new + expansion + reactivation - contraction - churn),
+            amount('mrr', Sum(Coalesce(per_period.delta, 0),
+                    window=running) + opening),
+            # without a company in the context there is nothing to report
+            where=Literal(company_id >= 0))
+
+    @classmethod
+    def _customer_days(cls, company_id, context):
+        "The filtered MRR changes summed per customer and day"
+        pool = Pool()
+        Event = pool.get('sale.subscription.mrr_event')
+        Contract = pool.get('sale.subscription')
+        Address = pool.get('party.address')
+        event = Event.__table__()
+        where = event.company == company_id
+        for name in ['plan', 'sales_team', 'salesperson']:
+            if context.get(name):
+                where &= Column(event, name) == context[name]
+        if context.get('country'):
+            contract = Contract.__table__()
+            address = Address.__table__()
+            where &= event.subscription.in_(contract.join(address,
+                    condition=contract.invoice_address == address.id
+                    ).select(contract.id,
+                    where=address.country == context['country']))
+        return event.select(
+            event.party.as_('party'), event.date.as_('date'),
+            Round(Sum(event.mrr_change), PRECISION).as_('delta'),
+            where=where, group_by=[event.party, event.date])
+
+    @classmethod
+    def _classified(cls, daily):
+        "Each customer-day with the amount it adds to each kind"
+        by_customer = Window([daily.party], order_by=[daily.date.asc])
+        running = daily.select(daily.party, daily.date, daily.delta,
+            Round(Sum(daily.delta, window=by_customer), PRECISION
+                ).as_('after'))
+        before = running.after - running.delta
+        earlier = Window([running.party], order_by=[running.date.asc],
+            frame='ROWS', start=None, end=-1)
+        had_mrr = Coalesce(Max(Case((running.after > 0, 1), else_=0),
+                window=earlier), 0)
+        steps = running.select(running.date, running.delta,
+            before.as_('before'), running.after.as_('after'),
+            had_mrr.as_('had_mrr'))
+        up_from_zero = (steps.before <= 0) & (steps.after > 0)
+        zero = Literal(0)
+        return steps.select(steps.date, steps.delta,
+            Case((up_from_zero & (steps.had_mrr == 0), steps.after),
+                else_=zero).as_('new'),
+            Case((up_from_zero & (steps.had_mrr == 1), steps.after),
+                else_=zero).as_('reactivation'),
+            Case(((steps.before > 0) & (steps.after > steps.before),
+                    steps.after - steps.before), else_=zero).as_('expansion'),
+            Case(((steps.before > 0) & (steps.after > 0)
+                    & (steps.after < steps.before),
+                    steps.before - steps.after), else_=zero
+                ).as_('contraction'),
+            Case(((steps.before > 0) & (steps.after <= 0), steps.before),
+                else_=zero).as_('churn'))

@@ -1,0 +1,117 @@
+"""MRR movements per customer and period (Subscriptions › Reporting ›
+MRR Movements): a small book built by the module's own operations, its
+figures checked against the definitions, written out by hand."""
+import datetime
+from decimal import Decimal
+
+from trytond.transaction import Transaction
+
+from helpers import confirm, customer, make_catalogue, make_sale, monthly_plan
+
+D = datetime.date
+
+
+def contract_for(env, party, plan, product, quantity, price, date):
+    "The contract party gets by confirming a quotation on date"
+    Contract = env.get('sale.subscription')
+    with env.on(date):
+        sale = confirm(env, make_sale(env, party, plan,
+                [(product, quantity, price)], sale_date=date))
+    contract, = Contract.search([('origin_sale', '=', sale.id)])
+    return contract
+
+
+def close(env, contract, date):
+    Contract = env.get('sale.subscription')
+    Reason = env.get('sale.subscription.close_reason')
+    reason, = Reason.search([('code', '=', 'competitor')])
+    with env.on(date):
+        Contract.close_contracts([contract], reason, date)
+
+
+def movements(env, from_date, to_date, period='month', **filters):
+    Movement = env.get('sale.subscription.reporting.mrr_movement')
+    with Transaction().set_context(company=env.company.id,
+            from_date=from_date, to_date=to_date, period=period, **filters):
+        return [(m.date, m.new, m.expansion, m.reactivation, m.contraction,
+                m.churn, m.net_new, m.mrr) for m in Movement.search([])]
+
+
+def build_book(env):
+    """Two customers over six months:
+    A: Jan 100 (new), Feb a second contract of 50 (expansion), Mar closes
+    it (contraction: A keeps 100), Jun swaps its 100 for 120 on one day
+    (expansion 20, not a churn and a new);
+    B: Jan 15 4 × 50 (new), Mar 3 seats (contraction 50), Apr closes
+    (churn 150), May comes back with 80 (reactivation)."""
+    Line = env.get('sale.subscription.line')
+    plan = monthly_plan(env)
+    seat = make_catalogue(env)['seat']
+    alice, bob = customer(env, "Alice AG"), customer(env, "Bob KG")
+    a1 = contract_for(env, alice, plan, seat, 1, '100.00', D(2026, 1, 1))
+    b1 = contract_for(env, bob, plan, seat, 4, '50.00', D(2026, 1, 15))
+    a2 = contract_for(env, alice, plan, seat, 1, '50.00', D(2026, 2, 1))
+    line, = b1.lines
+    with env.on(D(2026, 3, 1)):
+        Line.write([line], {'quantity': 3})
+    close(env, a2, D(2026, 3, 1))
+    close(env, b1, D(2026, 4, 1))
+    contract_for(env, bob, plan, seat, 1, '80.00', D(2026, 5, 1))
+    close(env, a1, D(2026, 6, 1))
+    contract_for(env, alice, plan, seat, 1, '120.00', D(2026, 6, 1))
+    return plan
+
+
+def money(*values):
+    return tuple(Decimal(v) for v in values)
+
+
+def test_movements_per_month_follow_the_definitions(env):
+    book = build_book(env)
+    rows = movements(env, D(2026, 1, 1), D(2026, 6, 30))
+    #    date         new    exp   react  contr  churn  net new  MRR end
+    assert rows == [
+        (D(2026, 1, 1), *money(300, 0, 0, 0, 0, 300, 300)),
+        (D(2026, 2, 1), *money(0, 50, 0, 0, 0, 50, 350)),
+        (D(2026, 3, 1), *money(0, 0, 0, 100, 0, -100, 250)),
+        (D(2026, 4, 1), *money(0, 0, 0, 0, 150, -150, 100)),
+        (D(2026, 5, 1), *money(0, 0, 80, 0, 0, 80, 180)),
+        (D(2026, 6, 1), *money(0, 20, 0, 0, 0, 20, 200)),
+        ]
+
+
+def test_quarters_years_and_a_range_that_starts_later(env):
+    book = build_book(env)
+    assert movements(env, D(2026, 1, 1), D(2026, 6, 30), 'quarter') == [
+        (D(2026, 1, 1), *money(300, 50, 0, 100, 0, 250, 250)),
+        (D(2026, 4, 1), *money(0, 20, 80, 0, 150, -50, 200)),
+        ]
+    assert movements(env, D(2026, 3, 5), D(2026, 12, 31), 'year') == [
+        (D(2026, 1, 1), *money(300, 70, 80, 100, 150, 200, 200)),
+        ]
+    # from April: the MRR at the end counts everything before the range;
+    # a month without any change still has its row
+    assert movements(env, D(2026, 4, 1), D(2026, 7, 31)) == [
+        (D(2026, 4, 1), *money(0, 0, 0, 0, 150, -150, 100)),
+        (D(2026, 5, 1), *money(0, 0, 80, 0, 0, 80, 180)),
+        (D(2026, 6, 1), *money(0, 20, 0, 0, 0, 20, 200)),
+        (D(2026, 7, 1), *money(0, 0, 0, 0, 0, 0, 200)),
+        ]
+
+
+def test_filters_restrict_the_book_before_counting(env):
+    book = build_book(env)
+    Plan = env.get('sale.subscription.plan')
+    other = Plan.search([('id', '!=', book.id)], limit=1)
+    # another plan's book is empty
+    if other:
+        assert {r[1:] for r in movements(env, D(2026, 1, 1),
+                    D(2026, 3, 31), plan=other[0].id)} == {
+            money(0, 0, 0, 0, 0, 0, 0)}
+    assert movements(env, D(2026, 1, 1), D(2026, 1, 31),
+        plan=book.id) == [(D(2026, 1, 1), *money(300, 0, 0, 0, 0, 300, 300))]
+    Country = env.get('country.country')
+    nowhere = Country(name="Nirgendwo", code='ZZ')
+    nowhere.save()
+    assert movements(env, D(2026, 1, 1), D(2026, 1, 31),
+        country=nowhere.id) == [(D(2026, 1, 1), *money(0, 0, 0, 0, 0, 0, 0))]
