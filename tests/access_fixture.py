@@ -82,8 +82,12 @@ def fill_company(env, name):
         ).save()
 
     # both companies number their invoices alike (RE-2026-00001…): each
-    # charges its second invoice, whose number the other company has too
+    # charges its third invoice, whose number the other company has too
     contract = invoiced_contract(env, products, monthly)
+    # a card plan's contract without a card: its invoice is sent instead,
+    # which the payment log says (its tasks run with the next contract's)
+    bill(env, start_contract(env, by_card, START, [(products['seat'], 1)]),
+        START)
     charged_contract(env, products, by_card)
     # a quotation offering an option
     sale = make_sale(env, contract.party, monthly,
