@@ -13,6 +13,7 @@ Screenshots go to /tmp/browser-shots/ (prefixed "lifecycle-").
 """
 import datetime
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -448,3 +449,55 @@ def test_invoice_e_mail_on_the_contract(page, data):
     assert rows_of(emails, 'Kind') == ['Invoice']
     assert rows_of(emails, 'State') == ['Sent']
     assert rows_of(emails, 'Invoice') == [contract['invoice']]
+
+
+# --- reporting --------------------------------------------------------------
+
+MRR_MOVEMENTS_MENU = ('Subscription Contracts', 'Reporting', 'MRR Movements')
+MOVEMENTS = ['New', 'Expansion', 'Reactivation', 'Contraction', 'Churn']
+
+
+def amount(text):
+    "The amount of a cell as sao shows it to the admin (€ 1,234.50)"
+    return Decimal(re.sub(r'[^\d.-]', '', text) or '0')
+
+
+def test_mrr_movements_report(page, data):
+    "The manager reads the MRR movements by month, then by quarter"
+    today = data['today']
+    listing = open_list(page, MRR_MOVEMENTS_MENU)
+    table = listing.locator('.treeview').first
+    list_rows(table).first.wait_for()
+    shot(page, 'mrr-movements')
+    periods = rows_of(table, 'Period')
+    # a year of months up to this one, each with its row
+    assert periods[-1] == en_date(today.replace(day=1))
+    assert len(periods) == 12
+    row = len(periods) - 1
+    figures = {name: amount(cell_text(table, row, name))
+        for name in MOVEMENTS + ['Net New MRR', 'MRR at End']}
+    # the contracts of the data started this month or the month before
+    assert figures['New'] > 0
+    assert figures['Net New MRR'] == (figures['New'] + figures['Expansion']
+        + figures['Reactivation'] - figures['Contraction'] - figures['Churn'])
+    assert figures['MRR at End'] > 0
+
+    # by quarter: the same MRR at the end, on the quarter's first day
+    period = listing.locator('select:visible').first
+    period.select_option(label='Quarter')
+    # the filters apply with the next search
+    listing.locator('form.filter-box input').first.press('Enter')
+    def quarter_of(date):
+        return date.replace(month=(date.month - 1) // 3 * 3 + 1, day=1)
+    first = quarter_of(today.replace(day=1) - relativedelta(months=11))
+    quarters = []
+    while first <= today:
+        quarters.append(en_date(first))
+        first += relativedelta(months=3)
+    wait_until(lambda: list_rows(table).count() == len(quarters),
+        "the report is not shown by quarter")
+    assert rows_of(table, 'Period') == quarters
+    shot(page, 'mrr-movements-quarter')
+    last = list_rows(table).count() - 1
+    assert amount(cell_text(table, last, 'MRR at End')) == figures[
+        'MRR at End']
