@@ -67,7 +67,7 @@ def money(*values):
 
 
 def test_movements_per_month_follow_the_definitions(env):
-    book = build_book(env)
+    build_book(env)
     rows = movements(env, D(2026, 1, 1), D(2026, 6, 30))
     #    date         new    exp   react  contr  churn  net new  MRR end
     assert rows == [
@@ -81,7 +81,7 @@ def test_movements_per_month_follow_the_definitions(env):
 
 
 def test_quarters_years_and_a_range_that_starts_later(env):
-    book = build_book(env)
+    build_book(env)
     assert movements(env, D(2026, 1, 1), D(2026, 6, 30), 'quarter') == [
         (D(2026, 1, 1), *money(300, 50, 0, 100, 0, 250, 250)),
         (D(2026, 4, 1), *money(0, 20, 80, 0, 150, -50, 200)),
