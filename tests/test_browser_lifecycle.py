@@ -501,3 +501,24 @@ def test_mrr_movements_report(page, data):
     last = list_rows(table).count() - 1
     assert amount(cell_text(table, last, 'MRR at End')) == figures[
         'MRR at End']
+
+
+KPI_MENU = ('Subscription Contracts', 'Reporting', 'Subscription KPIs')
+
+
+def test_subscription_kpis(page, data):
+    "The manager reads this month's KPIs: ARR, customers, ARPA"
+    today = data['today']
+    listing = open_list(page, KPI_MENU)
+    table = listing.locator('.treeview').first
+    list_rows(table).first.wait_for()
+    shot(page, 'kpis')
+    periods = rows_of(table, 'Period')
+    assert periods[-1] == en_date(today.replace(day=1))
+    row = len(periods) - 1
+    mrr = amount(cell_text(table, row, 'MRR at End'))
+    customers = int(cell_text(table, row, 'Active Customers'))
+    assert mrr > 0 and customers > 0
+    assert amount(cell_text(table, row, 'ARR')) == 12 * mrr
+    assert amount(cell_text(table, row, 'ARPA')) == (
+        mrr / customers).quantize(Decimal('0.01'))

@@ -115,3 +115,48 @@ def test_filters_restrict_the_book_before_counting(env):
     nowhere.save()
     assert movements(env, D(2026, 1, 1), D(2026, 1, 31),
         country=nowhere.id) == [(D(2026, 1, 1), *money(0, 0, 0, 0, 0, 0, 0))]
+
+
+def kpis(env, from_date, to_date, period='month'):
+    KPI = env.get('sale.subscription.reporting.kpi')
+    rate = (lambda value: None if value is None
+        else Decimal(value).quantize(Decimal('0.0001')))
+    with Transaction().set_context(company=env.company.id,
+            from_date=from_date, to_date=to_date, period=period):
+        return [(k.date, k.mrr_start, k.mrr, k.arr, k.arpa,
+                k.customers_start, k.customers, k.contracts,
+                k.churned_customers, rate(k.customer_churn_rate),
+                k.revenue_loss, rate(k.gross_mrr_churn_rate),
+                rate(k.net_mrr_churn_rate)) for k in KPI.search([])]
+
+
+def test_kpis_per_month_follow_the_definitions(env):
+    build_book(env)
+    rows = kpis(env, D(2026, 1, 1), D(2026, 6, 30))
+    R = lambda v: Decimal(v)  # noqa: E731
+    # date, MRR start, MRR end, ARR, ARPA, customers at start, active
+    # customers, running contracts, churned customers, customer churn rate,
+    # revenue loss, gross MRR churn rate, net MRR churn rate
+    assert rows == [
+        (D(2026, 1, 1), *money(0, 300, 3600, 150), 0, 2, 2, 0, None,
+            R(0), None, None),
+        # A's second contract: growth from a customer at the start
+        (D(2026, 2, 1), *money(300, 350, 4200, 175), 2, 2, 3, 0, R(0),
+            R(0), R(0), R('-0.1667')),
+        # B 4 → 3 seats, A closes its second contract: contraction only
+        (D(2026, 3, 1), *money(350, 250, 3000, 125), 2, 2, 2, 0, R(0),
+            R(100), R('0.2857'), R('0.2857')),
+        # B closes: one of the two customers at the start churned
+        (D(2026, 4, 1), *money(250, 100, 1200, 100), 2, 1, 1, 1, R('0.5'),
+            R(150), R('0.6'), R('0.6')),
+        # B comes back: more MRR from the customers at the start than lost
+        (D(2026, 5, 1), *money(100, 180, 2160, 90), 1, 2, 2, 0, R(0),
+            R(0), R(0), R('-0.8')),
+        # A swaps its contract on one day: still two contracts
+        (D(2026, 6, 1), *money(180, 200, 2400, 100), 2, 2, 2, 0, R(0),
+            R(0), R(0), R('-0.1111')),
+        ]
+    # by quarter: the second quarter starts with 250 and two customers
+    q2 = kpis(env, D(2026, 4, 1), D(2026, 6, 30), 'quarter')
+    assert q2 == [(D(2026, 4, 1), *money(250, 200, 2400, 100), 2, 2, 2, 1,
+            R('0.5'), R(150), R('0.6'), R('0.2'))]

@@ -207,8 +207,9 @@ class MRRMovement(ModelSQL, ModelView):
             where=Literal(company_id >= 0))
 
     @classmethod
-    def _customer_days(cls, company_id, context):
-        "The filtered MRR changes summed per customer and day"
+    def _customer_days(cls, company_id, context, per='party'):
+        """The filtered MRR changes summed per customer (or per contract
+        with per='subscription', named party alike) and day"""
         pool = Pool()
         Event = pool.get('sale.subscription.mrr_event')
         Contract = pool.get('sale.subscription')
@@ -225,10 +226,11 @@ class MRRMovement(ModelSQL, ModelView):
                     condition=contract.invoice_address == address.id
                     ).select(contract.id,
                     where=address.country == context['country']))
+        key = Column(event, per)
         return event.select(
-            event.party.as_('party'), event.date.as_('date'),
+            key.as_('party'), event.date.as_('date'),
             Round(Sum(event.mrr_change), PRECISION).as_('delta'),
-            where=where, group_by=[event.party, event.date])
+            where=where, group_by=[key, event.date])
 
     @classmethod
     def _classified(cls, daily):
@@ -242,12 +244,12 @@ class MRRMovement(ModelSQL, ModelView):
             frame='ROWS', start=None, end=-1)
         had_mrr = Coalesce(Max(Case((running.after > 0, 1), else_=0),
                 window=earlier), 0)
-        steps = running.select(running.date, running.delta,
+        steps = running.select(running.party, running.date, running.delta,
             before.as_('before'), running.after.as_('after'),
             had_mrr.as_('had_mrr'))
         up_from_zero = (steps.before <= 0) & (steps.after > 0)
         zero = Literal(0)
-        return steps.select(steps.date, steps.delta,
+        return steps.select(steps.party, steps.date, steps.delta,
             Case((up_from_zero & (steps.had_mrr == 0), steps.after),
                 else_=zero).as_('new'),
             Case((up_from_zero & (steps.had_mrr == 1), steps.after),
