@@ -85,9 +85,15 @@ def fill_company(env, name):
     # charges its third invoice, whose number the other company has too
     contract = invoiced_contract(env, products, monthly)
     # a card plan's contract without a card: its invoice is sent instead,
-    # which the payment log says (its tasks run with the next contract's)
-    bill(env, start_contract(env, by_card, START, [(products['seat'], 1)]),
-        START)
+    # which the payment log says (its tasks run with the next contract's);
+    # then closed for a reason (the churn reports)
+    cardless = start_contract(env, by_card, START, [(products['seat'], 1)])
+    bill(env, cardless, START)
+    Reason = env.get('sale.subscription.close_reason')
+    with env.on(START + datetime.timedelta(days=20)):
+        env.get('sale.subscription').close_contracts([cardless],
+            Reason.search([('code', '=', 'competitor')])[0],
+            START + datetime.timedelta(days=20))
     charged_contract(env, products, by_card)
     # a quotation offering an option
     sale = make_sale(env, contract.party, monthly,

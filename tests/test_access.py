@@ -32,6 +32,7 @@ EXPECTED = {
     # reports: read by sales users of their company
     'sale.subscription.reporting.mrr_movement': (SALES, set(), set(), set()),
     'sale.subscription.reporting.kpi': (SALES, set(), set(), set()),
+    'sale.subscription.reporting.churn_reason': (SALES, set(), set(), set()),
     'sale.subscription.customer_email': (SALES, set(), set(), set()),
     'sale.subscription.payment_attempt': (
         SALES | {'accounting'}, set(), set(), set()),

@@ -522,3 +522,22 @@ def test_subscription_kpis(page, data):
     assert amount(cell_text(table, row, 'ARR')) == 12 * mrr
     assert amount(cell_text(table, row, 'ARPA')) == (
         mrr / customers).quantize(Decimal('0.01'))
+
+
+CHURN_MENU = ('Subscription Contracts', 'Reporting', 'Churn by Reason')
+
+
+def test_churn_by_reason(page, data):
+    "The contracts closed today (tests above) show under their reason"
+    today = data['today']
+    listing = open_list(page, CHURN_MENU)
+    table = listing.locator('.treeview').first
+    list_rows(table).first.wait_for()
+    shot(page, 'churn-by-reason')
+    this_month = [i for i, period in enumerate(rows_of(table, 'Period'))
+        if period == en_date(today.replace(day=1))]
+    assert this_month, "no churn this month"
+    reasons = [cell_text(table, i, 'Close Reason') for i in this_month]
+    assert all(reasons), reasons
+    assert sum(amount(cell_text(table, i, 'Churned MRR'))
+        for i in this_month) > 0

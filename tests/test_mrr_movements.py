@@ -21,10 +21,10 @@ def contract_for(env, party, plan, product, quantity, price, date):
     return contract
 
 
-def close(env, contract, date):
+def close(env, contract, date, code='competitor'):
     Contract = env.get('sale.subscription')
     Reason = env.get('sale.subscription.close_reason')
-    reason, = Reason.search([('code', '=', 'competitor')])
+    reason, = Reason.search([('code', '=', code)])
     with env.on(date):
         Contract.close_contracts([contract], reason, date)
 
@@ -55,7 +55,7 @@ def build_book(env):
     with env.on(D(2026, 3, 1)):
         Line.write([line], {'quantity': 3})
     close(env, a2, D(2026, 3, 1))
-    close(env, b1, D(2026, 4, 1))
+    close(env, b1, D(2026, 4, 1), 'too_expensive')
     contract_for(env, bob, plan, seat, 1, '80.00', D(2026, 5, 1))
     close(env, a1, D(2026, 6, 1))
     contract_for(env, alice, plan, seat, 1, '120.00', D(2026, 6, 1))
@@ -160,3 +160,19 @@ def test_kpis_per_month_follow_the_definitions(env):
     q2 = kpis(env, D(2026, 4, 1), D(2026, 6, 30), 'quarter')
     assert q2 == [(D(2026, 4, 1), *money(250, 200, 2400, 100), 2, 2, 2, 1,
             R('0.5'), R(150), R('0.6'), R('0.2'))]
+
+
+def test_churn_by_close_reason(env):
+    build_book(env)
+    ChurnReason = env.get('sale.subscription.reporting.churn_reason')
+    with Transaction().set_context(company=env.company.id,
+            from_date=D(2026, 1, 1), to_date=D(2026, 6, 30),
+            period='quarter'):
+        rows = [(r.date, r.close_reason.code, r.contracts, r.churned_mrr)
+            for r in ChurnReason.search([])]
+    # contract-level: A's closes count too, though A stays a customer
+    assert rows == [
+        (D(2026, 1, 1), 'competitor', 1, Decimal('50')),
+        (D(2026, 4, 1), 'too_expensive', 1, Decimal('150')),
+        (D(2026, 4, 1), 'competitor', 1, Decimal('100')),
+        ]

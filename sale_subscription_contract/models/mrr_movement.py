@@ -212,25 +212,31 @@ class MRRMovement(ModelSQL, ModelView):
         with per='subscription', named party alike) and day"""
         pool = Pool()
         Event = pool.get('sale.subscription.mrr_event')
-        Contract = pool.get('sale.subscription')
-        Address = pool.get('party.address')
         event = Event.__table__()
         where = event.company == company_id
         for name in ['plan', 'sales_team', 'salesperson']:
             if context.get(name):
                 where &= Column(event, name) == context[name]
         if context.get('country'):
-            contract = Contract.__table__()
-            address = Address.__table__()
-            where &= event.subscription.in_(contract.join(address,
-                    condition=contract.invoice_address == address.id
-                    ).select(contract.id,
-                    where=address.country == context['country']))
+            where &= event.subscription.in_(
+                cls._contracts_in_country(context['country']))
         key = Column(event, per)
         return event.select(
             key.as_('party'), event.date.as_('date'),
             Round(Sum(event.mrr_change), PRECISION).as_('delta'),
             where=where, group_by=[key, event.date])
+
+    @classmethod
+    def _contracts_in_country(cls, country):
+        "The ids of the contracts invoiced to an address in country"
+        pool = Pool()
+        Contract = pool.get('sale.subscription')
+        Address = pool.get('party.address')
+        contract = Contract.__table__()
+        address = Address.__table__()
+        return contract.join(address,
+            condition=contract.invoice_address == address.id).select(
+            contract.id, where=address.country == country)
 
     @classmethod
     def _classified(cls, daily):
