@@ -154,8 +154,16 @@ def choose(scope, label, text):
     entry.press('Tab')
     search = page.locator('.modal-dialog:visible', has=page.locator(
             '.modal-title', has_text=f'Search {label}'))
-    wait_until(lambda: search.count() or same_value(
-            entry.input_value(), text), f"{label}: {text!r} not found")
+    def chosen():
+        if search.count():
+            return True
+        try:
+            # the entry's dialog is the last one until sao opens the search
+            # dialog (a slow completion): then it is found no more
+            return same_value(entry.input_value(timeout=1000), text)
+        except Exception:
+            return False
+    wait_until(chosen, f"{label}: {text!r} not found")
     if search.count():
         search.locator('.treeview tbody tr', has_text=text).first.click()
         search.get_by_role('button', name='OK', exact=True).click()
