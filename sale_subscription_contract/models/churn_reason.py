@@ -35,7 +35,7 @@ class ChurnReason(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('date', 'ASC'), ('churned_mrr', 'DESC')]
+        cls._order = [('date', 'ASC'), ('churned_mrr', 'DESC'), ('id', 'ASC')]
 
     @classmethod
     def table_query(cls):

@@ -83,7 +83,7 @@ class KPI(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('date', 'ASC')]
+        cls._order = [('date', 'ASC'), ('id', 'ASC')]
 
     @classmethod
     def table_query(cls):

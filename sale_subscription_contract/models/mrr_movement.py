@@ -139,7 +139,7 @@ class MRRMovement(ModelSQL, ModelView):
     @classmethod
     def __setup__(cls):
         super().__setup__()
-        cls._order = [('date', 'ASC')]
+        cls._order = [('date', 'ASC'), ('id', 'ASC')]
 
     @classmethod
     def table_query(cls):
