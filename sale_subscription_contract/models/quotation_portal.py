@@ -1,0 +1,287 @@
+# The sale's side of the customer portal's quotation page (portal/
+# quotation.py): the secure link e-mailed by "Send by E-mail", the options
+# the customer ticks in or out, the acceptance (signature) that confirms the
+# sale through the ERP's workflow, and the customer's questions or decline
+# posted on the sale's chat with a notification to the salesperson.
+import base64
+import datetime
+
+from trytond.i18n import gettext
+from trytond.model import ModelView, fields
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from ..exceptions import QuotationPortalError
+
+# what a customer may type or draw: more is refused, never truncated
+NAME_SIZE = 100
+MESSAGE_SIZE = 2000
+SIGNATURE_SIZE = 200_000  # bytes of PNG
+PNG = b'\x89PNG\r\n\x1a\n'
+DATA_URL = 'data:image/png;base64,'
+
+
+def _error(message_id, **values):
+    return QuotationPortalError(gettext(
+            'sale_subscription_contract.' + message_id, **values))
+
+
+class Sale(metaclass=PoolMeta):
+    __name__ = 'sale.sale'
+
+    signer_name = fields.Char(
+        "Signed By", readonly=True,
+        help="The name the customer signed the quotation with online.")
+    signature = fields.Binary(
+        "Signature", readonly=True, file_id=None,
+        help="The signature the customer drew online (PNG).")
+    signed_at = fields.DateTime(
+        "Signed At", readonly=True,
+        help="When the customer accepted the quotation online.")
+    signer_ip = fields.Char(
+        "Signed From", readonly=True,
+        help="The IP address the customer accepted the quotation from.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._buttons.update({
+                'send_quotation': {
+                    'invisible': ~Eval('state').in_(['draft', 'quotation']),
+                    'icon': 'tryton-email',
+                    'depends': ['state'],
+                    },
+                })
+
+    @classmethod
+    def copy(cls, sales, default=None):
+        default = default.copy() if default else {}
+        for name in ['signer_name', 'signature', 'signed_at', 'signer_ip']:
+            default.setdefault(name, None)
+        return super().copy(sales, default=default)
+
+    # -- the e-mail with the link -------------------------------------------
+    @classmethod
+    @ModelView.button
+    def send_quotation(cls, sales):
+        "Quote the drafts, then e-mail each customer the PDF and a link"
+        cls.quote([s for s in sales if s.state == 'draft'])
+        for sale in cls.browse(sales):
+            sale._send_quotation()
+
+    def quotation_link_expiry(self):
+        "The link expires with the quotation (UTC, end of its last day)"
+        AccessToken = Pool().get('sale.subscription.access_token')
+        if self.quotation_expire:
+            return datetime.datetime.combine(
+                self.quotation_expire + datetime.timedelta(days=1),
+                datetime.time())
+        return AccessToken._now() + AccessToken.validity()
+
+    def quotation_link(self):
+        "Return a new secure link to the quotation page"
+        pool = Pool()
+        AccessToken = pool.get('sale.subscription.access_token')
+        Contract = pool.get('sale.subscription')
+        token, _ = AccessToken.new(None, 'quotation', sale=self,
+            expires_at=self.quotation_link_expiry())
+        return '%s/quotation/%s' % (Contract.portal_url(), token)
+
+    def _send_quotation(self):
+        """E-mail the quotation through the ERP's ir.email: logged on the
+        sale and sent by SMTP only once the transaction committed (one
+        e-mail at a click, unlike the billing run's outbox)"""
+        pool = Pool()
+        Email = pool.get('ir.email')
+        Template = pool.get('ir.email.template')
+        ModelData = pool.get('ir.model.data')
+        Report = pool.get('ir.action.report')
+        CustomerEmail = pool.get('sale.subscription.customer_email')
+        email = self.party.email
+        if not email:
+            raise _error('msg_quotation_no_email',
+                sale=self.rec_name, party=self.party.rec_name)
+        link = self.quotation_link()
+        language = self.party.lang.code if self.party.lang else None
+        with Transaction().set_context(language=language):
+            template = Template(ModelData.get_id(
+                    'sale_subscription_contract',
+                    'email_template_quotation'))
+            sale = self.__class__(self.id)
+            values = {'record': sale, 'link': link}
+            subject = ' '.join(CustomerEmail()._render(
+                    template, 'subject', values).split())
+            body = CustomerEmail()._render(template, 'body', values)
+            report = Report(ModelData.get_id('sale_subscription_contract',
+                    'report_subscription_quotation_pdf'))
+            Email.send(to=email, subject=subject, body=body,
+                record=(self.__name__, self.id), reports=[report.id])
+
+    # -- the page's actions -------------------------------------------------
+    @property
+    def portal_open(self):
+        "The customer may still change, accept or decline the quotation"
+        return self.state == 'quotation' and not self._quotation_expired()
+
+    def _quotation_expired(self):
+        Date = Pool().get('ir.date')
+        with Transaction().set_context(company=self.company.id):
+            today = Date.today()
+        return bool(self.quotation_expire and today > self.quotation_expire)
+
+    def _check_open(self):
+        "Refuse a change once accepted, declined, cancelled or expired"
+        if self.state in {'confirmed', 'processing', 'done'}:
+            raise _error('msg_quotation_already_accepted',
+                sale=self.rec_name)
+        if not self.portal_open:
+            raise _error('msg_quotation_closed', sale=self.rec_name)
+
+    def _claim(self):
+        """Lock the sale's row and read it again: of two submits at the same
+        moment the second waits and then finds the first's result"""
+        self.__class__.lock([self])
+        Transaction().counter += 1
+        sale = self.__class__(self.id)
+        sale._check_open()
+        return sale
+
+    @property
+    def portal_included_options(self):
+        "The ids of the options the customer added"
+        return {l.portal_option.id for l in self.lines
+            if getattr(l, 'portal_option', None)}
+
+    def portal_set_option(self, option_id, included):
+        """Add (included) or remove the line of the sale's option; the
+        quotation goes back to draft for it and is quoted again, as a
+        salesperson would do"""
+        pool = Pool()
+        Option = pool.get('sale.sale.option')
+        Line = pool.get('sale.line')
+        sale = self._claim()
+        options = [o for o in sale.options if o.id == option_id]
+        if not options:
+            raise _error('msg_quotation_option_unknown')
+        option, = options
+        lines = [l for l in sale.lines
+            if l.portal_option and l.portal_option.id == option.id]
+        if bool(lines) == included:
+            return sale
+        self.__class__.draft([sale])
+        if included:
+            line = Line(sale=sale, type='line', product=option.product,
+                quantity=option.quantity, portal_option=Option(option.id))
+            line.on_change_product()
+            line.unit_price = option.unit_price
+            if option.description:
+                line.description = option.description
+            line.save()
+        else:
+            Line.delete(lines)
+        self.__class__.quote([sale])
+        return self.__class__(sale.id)
+
+    def portal_accept(self, name, signature, ip):
+        """Accept the quotation as its online confirmation asks and confirm
+        it: processing (a queue task after commit) creates the contract"""
+        sale = self._claim()
+        name = (name or '').strip()
+        mode = sale.online_confirmation or 'none'
+        if mode in {'payment', 'both'}:
+            # the card form of the first payment is not on the page yet
+            raise _error('msg_quotation_payment_unavailable',
+                sale=sale.rec_name)
+        if mode == 'signature':
+            if not name:
+                raise _error('msg_quotation_name_required')
+            if len(name) > NAME_SIZE:
+                raise _error('msg_quotation_name_too_long', size=NAME_SIZE)
+            # drawn, or the typed name alone
+            sale.signature = self._signature_image(signature)
+            sale.signer_name = name
+        sale.signed_at = datetime.datetime.now(
+            datetime.timezone.utc).replace(tzinfo=None)
+        sale.signer_ip = (ip or '')[:45] or None
+        sale.save()
+        self.__class__.confirm([sale])
+        return sale
+
+    @staticmethod
+    def _signature_image(value):
+        "The PNG of a drawn signature (a data URL), None if not drawn"
+        if not value:
+            return None
+        if not value.startswith(DATA_URL):
+            raise _error('msg_quotation_signature_invalid')
+        try:
+            data = base64.b64decode(value[len(DATA_URL):], validate=True)
+        except ValueError:
+            raise _error('msg_quotation_signature_invalid')
+        if len(data) > SIGNATURE_SIZE or not data.startswith(PNG):
+            raise _error('msg_quotation_signature_invalid')
+        return data
+
+    def portal_post(self, kind, text):
+        """Post the customer's question or decline on the sale's chat and
+        notify the salesperson; a decline cancels the quotation"""
+        pool = Pool()
+        Channel = pool.get('ir.chat.channel')
+        Message = pool.get('ir.chat.message')
+        sale = self._claim()
+        text = (text or '').strip()
+        if not text:
+            raise _error('msg_quotation_message_required')
+        if len(text) > MESSAGE_SIZE:
+            raise _error('msg_quotation_message_too_long', size=MESSAGE_SIZE)
+        if kind == 'decline':
+            content = gettext(
+                'sale_subscription_contract.msg_quotation_declined_chat',
+                reason=text)
+        else:
+            content = text
+        channel = Channel._get_channel(str(sale))
+        message = Message(channel=channel, content=content,
+            audience='public',
+            email=sale.party.email or sale.company.party.email
+            or 'customer@example.com')
+        message.save()
+        # the followers (and the salesperson below) are told as in sao
+        Channel.dispatch_message(message, lambda u: False)
+        sale._notify_salesperson(kind, text)
+        if kind == 'decline':
+            self.__class__.cancel([sale])
+        return sale
+
+    def _notify_salesperson(self, kind, text):
+        pool = Pool()
+        User = pool.get('res.user')
+        Notification = pool.get('res.notification')
+        if not self.salesperson:
+            return
+        users = User.search([('employees', '=', self.salesperson.id)])
+        label = gettext('sale_subscription_contract.msg_quotation_notify_'
+            + ('decline' if kind == 'decline' else 'question'),
+            sale=self.rec_name, party=self.party.rec_name)
+        Notification.save([Notification(user=u, label=label,
+                    description=text[:200], icon='tryton-sale',
+                    model=self.__name__, records=str(self.id))
+                for u in users])
+
+    def portal_messages(self):
+        "The public messages of the sale's chat, oldest first"
+        Message = Pool().get('ir.chat.message')
+        return Message.search([
+                ('channel.resource', '=', str(self)),
+                ('audience', '=', 'public'),
+                ], order=[('id', 'ASC')])
+
+
+class SaleLine(metaclass=PoolMeta):
+    __name__ = 'sale.line'
+
+    portal_option = fields.Many2One(
+        'sale.sale.option', "Added Option", readonly=True,
+        ondelete='SET NULL',
+        help="The option offered the customer added on the quotation page.")
