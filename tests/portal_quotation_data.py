@@ -57,10 +57,10 @@ def setup(password):
         create_chart(company)
         create_fiscalyears(company, today.year - 1, today.year + 2)
         create_taxes(company)
-        return fill(Env(company), today)
+        return fill(Env(company), today, password)
 
 
-def salesperson(company):
+def salesperson(company, password):
     "An employee with a user of the back office: the quotations' contact"
     pool = Pool()
     Party = pool.get('party.party')
@@ -70,21 +70,24 @@ def salesperson(company):
     party.save()
     employee = Employee(party=party, company=company)
     employee.save()
+    ModelData = pool.get('ir.model.data')
     user = User(login='verkauf', name="Vera Verkauf",
         companies=[company], company=company,
-        employees=[employee], employee=employee)
+        employees=[employee], employee=employee,
+        groups=[ModelData.get_id('sale', 'group_sale')])
     user.save()
+    User.write([user], {'password_hash': User.hash_password(password)})
     return employee, user
 
 
-def fill(env, today):
+def fill(env, today, password):
     pool = Pool()
     Sale = pool.get('sale.sale')
     Option = pool.get('sale.sale.option')
     company = env.company
     products = make_catalogue(env)
     plan = create_plan(company, "Monatlich", 'monthly')
-    employee, user = salesperson(company)
+    employee, user = salesperson(company, password)
 
     def quotation(name, lines, confirmation='signature', options=True,
             email=True, lang='de'):

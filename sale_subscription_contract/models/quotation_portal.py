@@ -5,7 +5,12 @@
 # posted on the sale's chat with a notification to the salesperson.
 import base64
 import datetime
+import json
 
+from sql import Null
+from sql.functions import CurrentTimestamp
+
+from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
@@ -13,6 +18,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from ..exceptions import QuotationPortalError
+from .access_token import SERIALIZATION_FAILURE
 
 # what a customer may type or draw: more is refused, never truncated
 NAME_SIZE = 100
@@ -133,16 +139,46 @@ class Sale(metaclass=PoolMeta):
     def _check_open(self):
         "Refuse a change once accepted, declined, cancelled or expired"
         if self.state in {'confirmed', 'processing', 'done'}:
-            raise _error('msg_quotation_already_accepted',
-                sale=self.rec_name)
+            raise _error('msg_quotation_already_accepted')
         if not self.portal_open:
             raise _error('msg_quotation_closed', sale=self.rec_name)
 
-    def _claim(self):
-        """Lock the sale's row and read it again: of two submits at the same
-        moment the second waits and then finds the first's result"""
-        self.__class__.lock([self])
-        Transaction().counter += 1
+    def _claim(self, accepting=False):
+        """Claim the quotation in one UPDATE that only an open quotation
+        (and, accepting, an unsigned one) matches, then read it again: of
+        two submits at the same moment the second waits for the first and
+        matches nothing (on PostgreSQL its UPDATE fails with a
+        serialization error once the first committed, told here as that)"""
+        self._check_open()
+        # read before the UPDATE: after a serialization failure PostgreSQL
+        # answers no more queries in this transaction
+        refused = _error('msg_quotation_already_accepted')
+        transaction = Transaction()
+        table = self.__table__()
+        now = datetime.datetime.now(datetime.timezone.utc).replace(
+            tzinfo=None)
+        columns = [table.write_uid, table.write_date]
+        values = [transaction.user, CurrentTimestamp()]
+        where = (table.id == self.id) & (table.state == 'quotation')
+        if accepting:
+            columns.append(table.signed_at)
+            values.append(now)
+            where &= table.signed_at == Null
+        cursor = transaction.connection.cursor()
+        try:
+            cursor.execute(*table.update(columns, values, where=where))
+            claimed = cursor.rowcount == 1
+        except backend.DatabaseOperationalError as error:
+            if getattr(error, 'sqlstate', None) != SERIALIZATION_FAILURE:
+                raise
+            claimed = False
+        if not claimed:
+            raise refused
+        # the records read before the UPDATE forget the sale's old state
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if self.__name__ in cache:
+                cache[self.__name__].pop(self.id, None)
         sale = self.__class__(self.id)
         sale._check_open()
         return sale
@@ -186,7 +222,7 @@ class Sale(metaclass=PoolMeta):
     def portal_accept(self, name, signature, ip):
         """Accept the quotation as its online confirmation asks and confirm
         it: processing (a queue task after commit) creates the contract"""
-        sale = self._claim()
+        sale = self._claim(accepting=True)
         name = (name or '').strip()
         mode = sale.online_confirmation or 'none'
         if mode in {'payment', 'both'}:
@@ -201,8 +237,6 @@ class Sale(metaclass=PoolMeta):
             # drawn, or the typed name alone
             sale.signature = self._signature_image(signature)
             sale.signer_name = name
-        sale.signed_at = datetime.datetime.now(
-            datetime.timezone.utc).replace(tzinfo=None)
         sale.signer_ip = (ip or '')[:45] or None
         sale.save()
         self.__class__.confirm([sale])
@@ -260,14 +294,19 @@ class Sale(metaclass=PoolMeta):
         Notification = pool.get('res.notification')
         if not self.salesperson:
             return
-        users = User.search([('employees', '=', self.salesperson.id)])
-        label = gettext('sale_subscription_contract.msg_quotation_notify_'
-            + ('decline' if kind == 'decline' else 'question'),
-            sale=self.rec_name, party=self.party.rec_name)
-        Notification.save([Notification(user=u, label=label,
+        notifications = []
+        for user in User.search([('employees', '=', self.salesperson.id)]):
+            # in the salesperson's language, not the customer's
+            with Transaction().set_context(
+                    language=user.language.code if user.language else None):
+                label = gettext(
+                    'sale_subscription_contract.msg_quotation_notify_'
+                    + ('decline' if kind == 'decline' else 'question'),
+                    sale=self.rec_name, party=self.party.rec_name)
+            notifications.append(Notification(user=user, label=label,
                     description=text[:200], icon='tryton-sale',
-                    model=self.__name__, records=str(self.id))
-                for u in users])
+                    model=self.__name__, records=json.dumps([self.id])))
+        Notification.save(notifications)
 
     def portal_messages(self):
         "The public messages of the sale's chat, oldest first"

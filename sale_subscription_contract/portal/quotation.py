@@ -71,11 +71,12 @@ def quotation(portal, token):
 def render(portal, sale, token, declined=False):
     included = sale.portal_included_options
     contract = sale.subscriptions[0] if sale.subscriptions else None
-    return portal.render('quotation.html',
-        title=portal_title(portal, sale), sale=sale, token=token,
-        included=included, accepted=sale.state in ACCEPTED,
-        open=sale.portal_open and not declined, declined=declined,
-        contract=contract, messages=sale.portal_messages())
+    with in_page_language(portal, sale):
+        return portal.render('quotation.html',
+            title=portal_title(portal, sale), sale=sale, token=token,
+            included=included, accepted=sale.state in ACCEPTED,
+            open=sale.portal_open and not declined, declined=declined,
+            contract=contract, messages=sale.portal_messages())
 
 
 def portal_title(portal, sale):
@@ -84,9 +85,13 @@ def portal_title(portal, sale):
         return _('msg_portal_quotation_title', number=sale.number or '')
 
 
-def in_page_language(portal):
-    "The ERP's refusals (UserError) in the language of the page"
-    return Transaction().set_context(language=portal.language_code())
+def in_page_language(portal, sale=None):
+    """The ERP's refusals (UserError) in the language of the page; the
+    sale's company as a back office user's (taxes, today)"""
+    context = {'language': portal.language_code()}
+    if sale:
+        context.update(company=sale.company.id, companies=[sale.company.id])
+    return Transaction().set_context(**context)
 
 
 @route('/quotation/<token>/option', methods=['POST'])
@@ -94,7 +99,7 @@ def option(portal, token):
     sale = quotation_of(portal, token)
     option_id = _form_id(portal, 'option')
     included = portal.request.form.get('include') == '1'
-    with in_page_language(portal):
+    with in_page_language(portal, sale):
         sale.portal_set_option(option_id, included)
     return portal.redirect('/quotation/%s' % token)
 
@@ -102,7 +107,7 @@ def option(portal, token):
 @route('/quotation/<token>/accept', methods=['POST'])
 def accept(portal, token):
     sale = quotation_of(portal, token)
-    with in_page_language(portal):
+    with in_page_language(portal, sale):
         sale.portal_accept(
             _form_text(portal, 'name'), _form_text(portal, 'signature'),
             portal.request.remote_addr)
@@ -115,7 +120,7 @@ def message(portal, token):
     kind = portal.request.form.get('kind')
     if kind not in {'question', 'decline'}:
         raise BadRequest()
-    with in_page_language(portal):
+    with in_page_language(portal, sale):
         sale = sale.portal_post(kind, _form_text(portal, 'text'))
     if kind == 'decline':
         # the link no longer opens a cancelled quotation: say so once here
