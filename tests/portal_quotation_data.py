@@ -10,11 +10,13 @@ e-mailed links the tests open. Run in its own process (see rpc_server.build):
 contract the accepted sale made and writes its first invoice's total.
 """
 import datetime
+import io
 from decimal import Decimal
 import json
 import os
 import re
 import sys
+import zipfile
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(TESTS), TESTS]
@@ -29,6 +31,7 @@ from conftest import EXTRAS, MODULE, Env  # noqa: E402
 from demo.company import (  # noqa: E402
     create_chart, create_company, create_customer, create_fiscalyears,
     create_plan, create_taxes)
+from demo.payment import create_card_journal  # noqa: E402
 from trytond.modules.sale_subscription_contract.transaction import (  # noqa
     in_transaction)
 from helpers import bill, make_catalogue, make_sale  # noqa: E402
@@ -87,10 +90,13 @@ def fill(env, today, password):
     company = env.company
     products = make_catalogue(env)
     plan = create_plan(company, "Monatlich", 'monthly')
+    card_plan = create_plan(company, "Monatlich per Karte", 'monthly',
+        invoicing_mode='charge')
+    create_card_journal(company)
     employee, user = salesperson(company, password)
 
     def quotation(name, lines, confirmation='signature', options=True,
-            email=True, lang='de'):
+            email=True, lang='de', plan=plan):
         party = create_customer(name, lang_code=lang,
             email=('einkauf@%s.example' % name.split()[0].lower())
             if email else None)
@@ -116,7 +122,8 @@ def fill(env, today, password):
         'other': quotation("Andere KG", seats),
         'race': quotation("Doppelklick GmbH", seats),
         'decline': quotation("Absage OHG", seats),
-        'payment': quotation("Zahlung GmbH", seats, confirmation='payment'),
+        'payment': quotation("Zahlung GmbH", seats, confirmation='payment',
+            plan=card_plan),
         'expired': quotation("Abgelaufen e.K.", seats),
         'cancelled': quotation("Storniert GmbH", seats),
         }
@@ -162,7 +169,15 @@ def first_invoice(sale_id):
             companies=[sale.company.id]):
         env = Env(sale.company)
         invoice, = bill(env, contract, contract.start_date)
-        return {'contract': contract.number, 'state': contract.state,
+        # the quotation as printed (ODT: no conversion needed to read it)
+        Report = pool.get('sale.sale.subscription_quotation', type='report')
+        with Transaction().set_context(language=sale.party.lang.code):
+            _, data, _, _ = Report.execute([sale.id], {})
+        document = zipfile.ZipFile(io.BytesIO(data))
+        return {'printed': re.sub(r'<[^>]+>', ' ',
+                document.read('content.xml').decode()),
+            'pictures': len([n for n in document.namelist()
+                    if n.startswith('Pictures/')]),'contract': contract.number, 'state': contract.state,
             'payment_method': bool(contract.payment_method),
             'total': str(invoice.total_amount),
             'sale_invoices': [str(i.total_amount) for i in sale.invoices]}

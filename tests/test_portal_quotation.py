@@ -226,14 +226,33 @@ def test_accepted_once_on_a_double_submit(server):
     assert 'bereits angenommen' in text(again)
 
 
-def test_a_payment_confirmation_is_refused_clearly(server):
+def test_accept_with_a_card(server):
+    "Confirmation by payment: the card is stored and pays the contract"
+    sale = server['sales']['payment']
     client, csrf = browser(server, 'payment')
     before = written(server, 'payment')
-    refused = client.post(link(server, 'payment') + '/accept',
-        data={'csrf_token': csrf, 'name': 'Zoe Zahl'})
-    assert refused.status_code == 400
-    assert 'Zahlung' in text(refused)
+    card = {'csrf_token': csrf, 'card_holder': 'Zoe Zahl',
+        'card_number': '4242 4242 4242 4241', 'card_exp_month': '12',
+        'card_exp_year': '2030', 'card_cvc': '123'}
+    for wrong in [{}, {'card_number': 'abc'}, {'card_exp_month': '13'},
+            {'card_cvc': '12345'}, {'card_number': '4' * 200}]:
+        refused = client.post(link(server, 'payment') + '/accept',
+            data=dict(card, **wrong))
+        assert refused.status_code == 400, wrong
+    assert 'Karte' in text(refused)
     assert written(server, 'payment') == before
+    assert server['admin'].call('sale.subscription.payment_method',
+        'search_count', [('party.name', '=', 'Zahlung GmbH')]) == 0
+    page = client.get(link(server, 'payment')).text
+    assert 'name="card_number"' in page and 'signature-pad' not in page
+    accepted = client.post(link(server, 'payment') + '/accept',
+        data=dict(card, card_number='4242 4242 4242 4242'))
+    assert accepted.status_code == 200
+    assert 'Sie haben dieses Angebot am' in text(accepted)
+    invoice = rpc_server.build(DATA, server['database'], server['path'],
+        ['first_invoice', str(sale['id'])], server['tmp'] / 'card.log')
+    assert invoice['payment_method'], "the card pays the contract"
+    assert invoice['total'] == sale['first_invoice_total'] == '71.16'
 
 
 def test_what_a_hostile_visitor_tries(server):
@@ -343,3 +362,8 @@ def test_sign_and_accept_in_the_browser(server, chromium):  # noqa: F811
         (2 * Decimal('29.90') + Decimal('9.99')) * VAT).quantize(
             Decimal('0.01'))
     assert invoice['sale_invoices'] == []
+    # the signature on the quotation's print: name, moment, IP, drawing
+    assert re.search(r'Unterschrieben von: +Berta Browser', invoice['printed'])
+    assert 'IP-Adresse: 127.0.0.1' in invoice['printed']
+    # the template's placeholder and the drawn signature
+    assert invoice['pictures'] == 2

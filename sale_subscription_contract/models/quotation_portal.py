@@ -19,6 +19,7 @@ from trytond.transaction import Transaction
 
 from ..exceptions import QuotationPortalError
 from .access_token import SERIALIZATION_FAILURE
+from .payment_method import tokenising_methods
 
 # what a customer may type or draw: more is refused, never truncated
 NAME_SIZE = 100
@@ -48,6 +49,11 @@ class Sale(metaclass=PoolMeta):
     signer_ip = fields.Char(
         "Signed From", readonly=True,
         help="The IP address the customer accepted the quotation from.")
+    portal_payment_method = fields.Many2One(
+        'sale.subscription.payment_method', "Card Given Online",
+        readonly=True, ondelete='RESTRICT',
+        help="The card the customer gave when accepting the quotation "
+        "online; the contract charges it.")
 
     @classmethod
     def __setup__(cls):
@@ -63,7 +69,8 @@ class Sale(metaclass=PoolMeta):
     @classmethod
     def copy(cls, sales, default=None):
         default = default.copy() if default else {}
-        for name in ['signer_name', 'signature', 'signed_at', 'signer_ip']:
+        for name in ['signer_name', 'signature', 'signed_at', 'signer_ip',
+                'portal_payment_method']:
             default.setdefault(name, None)
         return super().copy(sales, default=default)
 
@@ -219,17 +226,17 @@ class Sale(metaclass=PoolMeta):
         self.__class__.quote([sale])
         return self.__class__(sale.id)
 
-    def portal_accept(self, name, signature, ip):
+    def portal_accept(self, name, signature, ip, card=None):
         """Accept the quotation as its online confirmation asks and confirm
-        it: processing (a queue task after commit) creates the contract"""
+        it: processing (a queue task after commit) creates the contract,
+        with the card given (card: holder, number, exp_month, exp_year,
+        cvc) as its payment method"""
         sale = self._claim(accepting=True)
         name = (name or '').strip()
         mode = sale.online_confirmation or 'none'
         if mode in {'payment', 'both'}:
-            # the card form of the first payment is not on the page yet
-            raise _error('msg_quotation_payment_unavailable',
-                sale=sale.rec_name)
-        if mode == 'signature':
+            sale.portal_payment_method = sale._portal_card(card or {})
+        if mode in {'signature', 'both'}:
             if not name:
                 raise _error('msg_quotation_name_required')
             if len(name) > NAME_SIZE:
@@ -241,6 +248,34 @@ class Sale(metaclass=PoolMeta):
         sale.save()
         self.__class__.confirm([sale])
         return sale
+
+    def _portal_card(self, card):
+        """Store the customer's card through the company's card processor
+        (refused with the processor's reason, nothing stored)"""
+        pool = Pool()
+        Journal = pool.get('account.payment.journal')
+        Method = pool.get('sale.subscription.payment_method')
+        journals = Journal.search([
+                ('company', '=', self.company.id),
+                ('process_method', 'in', tokenising_methods()),
+                ], limit=1)
+        if not journals:
+            raise _error('msg_quotation_payment_unavailable',
+                sale=self.rec_name)
+        for value in card.values():
+            if len(value or '') > NAME_SIZE:
+                raise _error('msg_quotation_card_invalid')
+        if not (card.get('number') or '').replace(' ', '').isdigit():
+            raise _error('msg_quotation_card_invalid')
+        return Method.add_card(self.party, journals[0], card['number'],
+            card.get('exp_month'), card.get('exp_year'),
+            cvc=card.get('cvc') or '', holder=card.get('holder'))
+
+    def get_subscription(self):
+        contract = super().get_subscription()
+        if self.portal_payment_method:
+            contract.payment_method = self.portal_payment_method
+        return contract
 
     @staticmethod
     def _signature_image(value):

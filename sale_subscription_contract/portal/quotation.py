@@ -19,6 +19,8 @@ from .web import _, route
 # secrets.token_urlsafe(32): 43 URL-safe characters
 TOKEN = re.compile(r'^[A-Za-z0-9_-]{43}$')
 ACCEPTED = {'confirmed', 'processing', 'done'}
+# the card form's fields (card_<name>): passed once to the processor
+CARD = ['holder', 'number', 'exp_month', 'exp_year', 'cvc']
 
 
 def quotation_of(portal, token):
@@ -107,10 +109,12 @@ def option(portal, token):
 @route('/quotation/<token>/accept', methods=['POST'])
 def accept(portal, token):
     sale = quotation_of(portal, token)
+    card = {k: _form_text(portal, 'card_' + k)
+        for k in CARD if 'card_' + k in portal.request.form}
     with in_page_language(portal, sale):
         sale.portal_accept(
             _form_text(portal, 'name'), _form_text(portal, 'signature'),
-            portal.request.remote_addr)
+            portal.request.remote_addr, card=card)
     return portal.redirect('/quotation/%s' % token)
 
 
