@@ -199,7 +199,11 @@ class Contract(metaclass=PoolMeta):
         "The base URL of the customer portal ([subscription] portal_url)"
         url = config.get('subscription', 'portal_url', default=None)
         if not url:
-            url = http_host() + '/portal'
+            # where portal/web.py serves it: /<database>/<portal_prefix>
+            prefix = (config.get('subscription', 'portal_prefix',
+                    default='portal') or 'portal').strip('/')
+            url = '%s/%s/%s' % (http_host(),
+                Transaction().database.name, prefix)
         return url.rstrip('/')
 
     def create_access_link(self, purpose):

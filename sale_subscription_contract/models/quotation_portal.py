@@ -310,11 +310,14 @@ class Sale(metaclass=PoolMeta):
                 reason=text)
         else:
             content = text
+        if not sale.party.email:
+            # the chat knows an author by user or e-mail; the link was
+            # e-mailed, so the customer has one unless it was removed since
+            raise _error('msg_quotation_no_email',
+                sale=sale.rec_name, party=sale.party.rec_name)
         channel = Channel._get_channel(str(sale))
         message = Message(channel=channel, content=content,
-            audience='public',
-            email=sale.party.email or sale.company.party.email
-            or 'customer@example.com')
+            audience='public', email=sale.party.email)
         message.save()
         # the followers (and the salesperson below) are told as in sao
         Channel.dispatch_message(message, lambda u: False)
