@@ -315,6 +315,7 @@ def test_what_a_hostile_visitor_tries(server):
     assert {k: written(server, k) for k in keys} == before
 
 
+@pytest.mark.browser
 def test_sign_and_accept_in_the_browser(server, chromium):  # noqa: F811
     "Open the e-mailed link, add the option, sign by drawing, accept"
     SHOTS.mkdir(parents=True, exist_ok=True)
