@@ -168,7 +168,14 @@ def first_invoice(sale_id):
     with Transaction().set_context(company=sale.company.id,
             companies=[sale.company.id]):
         env = Env(sale.company)
-        invoice, = bill(env, contract, contract.start_date)
+        Period = pool.get('sale.subscription.period')
+        periods = Period.search([('subscription', '=', contract.id)],
+            order=[('start_date', 'ASC')], limit=1)
+        if periods and periods[0].invoice:
+            # billed at the acceptance (paid by card online)
+            invoice = periods[0].invoice
+        else:
+            invoice, = bill(env, contract, contract.start_date)
         # the quotation as printed (ODT: no conversion needed to read it)
         Report = pool.get('sale.sale.subscription_quotation', type='report')
         with Transaction().set_context(language=sale.party.lang.code):
@@ -180,6 +187,7 @@ def first_invoice(sale_id):
                     if n.startswith('Pictures/')]),'contract': contract.number, 'state': contract.state,
             'payment_method': bool(contract.payment_method),
             'total': str(invoice.total_amount),
+            'invoice_state': invoice.state,
             'sale_invoices': [str(i.total_amount) for i in sale.invoices]}
 
 

@@ -252,7 +252,9 @@ def test_accept_with_a_card(server):
     invoice = rpc_server.build(DATA, server['database'], server['path'],
         ['first_invoice', str(sale['id'])], server['tmp'] / 'card.log')
     assert invoice['payment_method'], "the card pays the contract"
+    # billed at the acceptance and charged to the card at once
     assert invoice['total'] == sale['first_invoice_total'] == '71.16'
+    assert invoice['invoice_state'] == 'paid'
 
 
 def test_what_a_hostile_visitor_tries(server):

@@ -6,6 +6,7 @@
 import base64
 import datetime
 import json
+from itertools import groupby
 
 from sql import Null
 from sql.functions import CurrentTimestamp
@@ -276,6 +277,28 @@ class Sale(metaclass=PoolMeta):
         if self.portal_payment_method:
             contract.payment_method = self.portal_payment_method
         return contract
+
+    @classmethod
+    def create_subscriptions(cls, sales):
+        """A quotation paid online has its first invoice billed at once
+        (its charge to the card is queued after the commit, as the billing
+        run queues it), not at the next nightly run"""
+        pool = Pool()
+        Contract = pool.get('sale.subscription')
+        Date = pool.get('ir.date')
+        contracts = super().create_subscriptions(sales)
+        paid = [c for c in contracts if c.origin_sale.portal_payment_method]
+        for company, group in groupby(
+                sorted(paid, key=lambda c: c.company.id),
+                key=lambda c: c.company):
+            with Transaction().set_context(
+                    company=company.id, companies=[company.id]):
+                today = Date.today()
+                due = [c.id for c in group
+                    if c.next_billing_date and c.next_billing_date <= today]
+                if due:
+                    Contract.bill(Contract.claim(due, today), today)
+        return contracts
 
     @staticmethod
     def _signature_image(value):
