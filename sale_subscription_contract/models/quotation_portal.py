@@ -1,8 +1,9 @@
 # The sale's side of the customer portal's quotation page (portal/
 # quotation.py): the secure link e-mailed by "Send by E-mail", the options
-# the customer ticks in or out, the acceptance (signature) that confirms the
-# sale through the ERP's workflow, and the customer's questions or decline
-# posted on the sale's chat with a notification to the salesperson.
+# the customer ticks in or out, the acceptance (signature and/or card) that
+# confirms the sale through the ERP's workflow, and the customer's questions
+# or decline posted on the sale's chat with a notification to the
+# salesperson.
 import base64
 import datetime
 import json
