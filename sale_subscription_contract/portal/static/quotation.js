@@ -16,6 +16,12 @@
     if (!canvas || typeof SignaturePad === 'undefined') {
         return;
     }
+    // drawn at the size shown (the pad's points are the page's pixels),
+    // sharp on high-density screens
+    var ratio = Math.max(window.devicePixelRatio || 1, 1);
+    canvas.width = canvas.offsetWidth * ratio;
+    canvas.height = canvas.offsetHeight * ratio;
+    canvas.getContext('2d').scale(ratio, ratio);
     var pad = new SignaturePad(canvas);
     document.getElementById('signature-clear').addEventListener(
         'click', function () {
