@@ -11,12 +11,12 @@ contract the accepted sale made and writes its first invoice's total.
 """
 import datetime
 import io
-from decimal import Decimal
 import json
 import os
 import re
 import sys
 import zipfile
+from decimal import Decimal
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.dirname(TESTS), TESTS]
@@ -184,7 +184,8 @@ def first_invoice(sale_id):
         return {'printed': re.sub(r'<[^>]+>', ' ',
                 document.read('content.xml').decode()),
             'pictures': len([n for n in document.namelist()
-                    if n.startswith('Pictures/')]),'contract': contract.number, 'state': contract.state,
+                    if n.startswith('Pictures/')]),
+            'contract': contract.number, 'state': contract.state,
             'payment_method': bool(contract.payment_method),
             'total': str(invoice.total_amount),
             'invoice_state': invoice.state,

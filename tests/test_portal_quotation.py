@@ -2,11 +2,13 @@
 trytond: the e-mail of Send by E-mail and its link, the page's lines and
 totals, options ticked in and out, questions answered from the back
 office, decline, acceptance by signature (clicked in headless Chromium,
-through to the contract and its first invoice), and what a hostile
+through to the contract and its first invoice) or by card (the first
+invoice charged to it), a double submit, and what a hostile
 visitor tries: other tokens, expired and cancelled quotations, no CSRF,
 tampered values. The data: tests/portal_quotation_data.py.
 
-Run: .venv/bin/python -m pytest -p no:cacheprovider tests/test_portal_quotation.py
+Run (about 30 s, a minute when the database is built anew):
+    .venv/bin/python -m pytest -p no:cacheprovider tests/test_portal_quotation.py
 The screenshot goes to /tmp/browser-shots/quotation-*.png.
 """
 import concurrent.futures
@@ -64,7 +66,8 @@ def server(tmp_path_factory, sao_root):  # noqa: F811
 
 
 def link(server, key):
-    return '%s/quotation/%s' % (server['portal'], server['sales'][key]['token'])
+    return '%s/quotation/%s' % (
+        server['portal'], server['sales'][key]['token'])
 
 
 def text(response):
