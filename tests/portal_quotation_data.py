@@ -54,6 +54,9 @@ def setup(password):
     Lang.write(Lang.search([('code', '=', 'de')]), {'translatable': True})
     Translation.translation_import('de', MODULE, os.path.join(
             os.path.dirname(TESTS), MODULE, 'locale', 'de.po'))
+    # no "Module Configuration" wizard when sao logs in
+    Item = pool.get('ir.module.config_wizard.item')
+    Item.write(Item.search([]), {'state': 'done'})
     company = create_company()
     with Transaction().set_context(company=company.id,
             companies=[company.id]):
@@ -127,6 +130,8 @@ def fill(env, today, password):
         'expired': quotation("Abgelaufen e.K.", seats),
         'cancelled': quotation("Storniert GmbH", seats),
         }
+    # left in draft: sao's Send by E-mail is clicked on it
+    draft = quotation("Entwurf GmbH", seats)
     # the back office's button: quotes them and e-mails the links (the
     # others only get their links: a PDF costs seconds)
     Sale.send_quotation([sales['browser'], sales['http']])
@@ -145,6 +150,8 @@ def fill(env, today, password):
         {'expires_at': datetime.datetime.combine(
                 long_ago + datetime.timedelta(days=31), datetime.time())})
     return {
+        'draft': {'id': draft.id, 'party': draft.party.name,
+            'email': draft.party.email},
         'today': today.isoformat(),
         'user': user.login,
         'sales': {k: {

@@ -23,8 +23,12 @@ import pytest
 import requests
 
 import rpc_server
+from sao_helpers import sign_in
+from sao_steps import click_button, open_form, settle, wait_until
 from test_browser import (  # noqa: F401 (fixtures)
-    ADMIN_PASSWORD, SHOTS, chromium, chromium_page, sao_root, serve)
+    ADMIN_PASSWORD, SHOTS, chromium, chromium_page, close_config_wizard,
+    sao_root, serve)
+from test_email import MailServer
 
 pytestmark = [pytest.mark.slow]
 
@@ -43,8 +47,13 @@ def server(tmp_path_factory, sao_root):  # noqa: F811
     facts = rpc_server.build(DATA, name, path, ['build', ADMIN_PASSWORD],
         tmp / 'data.log')
     port = serve.free_port()
+    # sao's Send by E-mail sends to this mail server
+    mail = MailServer()
+    mail.start()
     config = serve.write_config(
-        str(tmp / 'trytond.conf'), uri, port, path, sao_root)
+        str(tmp / 'trytond.conf'), uri, port, path, sao_root, extra={
+            'email': {'uri': f'smtp://127.0.0.1:{mail.port}',
+                'from': 'angebot@abo-software.example'}})
     env = {k: v for k, v in os.environ.items()
         if not k.startswith('TRYTOND_')
         and k not in {'DB_NAME', 'DB_CACHE'}}
@@ -53,6 +62,7 @@ def server(tmp_path_factory, sao_root):  # noqa: F811
     url = f'http://127.0.0.1:{port}/'
     try:
         yield dict(facts, url=url, database=name, path=path, tmp=tmp,
+            mail=mail,
             portal=f'{url}{name}/portal',
             admin=rpc_server.Session(f'{url}{name}/rpc/', 'admin',
                 ADMIN_PASSWORD),
@@ -61,6 +71,7 @@ def server(tmp_path_factory, sao_root):  # noqa: F811
     finally:
         process.terminate()
         process.wait(10)
+        mail.stop()
         if not path:
             rpc_server.drop_postgresql(uri, name)
 
@@ -373,3 +384,36 @@ def test_sign_and_accept_in_the_browser(server, chromium):  # noqa: F811
     assert 'IP-Adresse: 127.0.0.1' in invoice['printed']
     # the template's placeholder and the drawn signature
     assert invoice['pictures'] == 2
+
+
+@pytest.mark.browser
+def test_send_by_email_in_sao(server, chromium):  # noqa: F811
+    "A salesperson clicks Send by E-mail; the customer opens the link"
+    draft = server['draft']
+    with chromium_page(chromium, 1400, 1000) as page:
+        sign_in(page, server['url'], server['database'],
+            password=ADMIN_PASSWORD)
+        close_config_wizard(page)
+        tab = open_form(page, ('Sales', 'Sales'), draft['party'])
+        click_button(tab, 'Send by E-mail')
+        settle(page)
+
+        def sent():
+            return [m for to, m in server['mail'].messages
+                if to == [draft['email']]]
+        # sent once the click's transaction committed
+        assert wait_until(sent), "no e-mail"
+        page.screenshot(path=str(SHOTS / 'quotation-sao-sent.png'))
+        mail, = sent()
+        body = mail.get_body(('html',)).get_content()
+        url, = re.findall(r'href="([^"]+/quotation/[^"]+)"', body)
+        # by default the link is this server's portal
+        assert url.startswith(server['portal'] + '/quotation/'), url
+        page.goto(url)
+        assert page.locator('h1').first.inner_text().startswith('Angebot ')
+        assert 'Entwurf GmbH' in page.locator('main').inner_text()
+    sale, = server['admin'].call('sale.sale', 'read', [draft['id']],
+        ['state'])
+    assert sale['state'] == 'quotation'
+    assert server['admin'].call('ir.email', 'search_count',
+        [('resource', '=', f"sale.sale,{draft['id']}")]) == 1
