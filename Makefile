@@ -17,9 +17,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q '.[test]'
 	touch $@
 
+# the portal's signature pad (npm's signature_pad), shipped in the module
+SIGNATURE_PAD := sale_subscription_contract/portal/static/vendor/signature_pad.umd.min.js
+$(SIGNATURE_PAD): scripts/install_signature_pad.sh
+	bash scripts/install_signature_pad.sh
+
 # the module is installed under trytond/modules like the official ones;
 # reinstall it whenever its files change
-$(VENV)/.module: $(VENV)/.installed $(shell find sale_subscription_contract -type f -not -name '*.pyc')
+$(VENV)/.module: $(VENV)/.installed $(SIGNATURE_PAD) $(shell find sale_subscription_contract -type f -not -name '*.pyc')
 	$(PY) -m pip install -q --no-deps --force-reinstall .
 	touch $@
 

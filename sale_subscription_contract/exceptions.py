@@ -123,3 +123,8 @@ class ProcessorError(Exception):
 
 class ProcessorTimeout(Exception):
     "The gateway did not answer: the charge may or may not have happened"
+
+
+# The quotation page of the customer portal
+class QuotationPortalError(UserError):
+    pass

@@ -237,9 +237,14 @@ def describe(companies):
     for contract in Contract.search([('plan', '!=', None)]):
         contracts.setdefault(names[contract.company.id], []).append(
             contract.id)
+    # and the ERP's sales (Send by E-mail)
+    Sale = pool.get('sale.sale')
+    sales = {}
+    for sale in Sale.search([]):
+        sales.setdefault(names[sale.company.id], []).append(sale.id)
     return {'models': models, 'methods': methods,
         'forms': {k: v for k, v in forms.items() if v},
-        'records': {'sale.subscription': contracts}}
+        'records': {'sale.subscription': contracts, 'sale.sale': sales}}
 
 
 def main(password, out):

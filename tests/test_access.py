@@ -71,6 +71,8 @@ CALLS = {
     ('sale.subscription', 'reopen'): (),
     ('sale.subscription', 'resume'): (),
     ('sale.subscription.customer_email', 'retry'): (),
+    # the quotation's Send by E-mail (portal/quotation.py)
+    ('sale.sale', 'send_quotation'): (),
     }
 
 

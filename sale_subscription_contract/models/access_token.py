@@ -1,6 +1,7 @@
 # Secure links for customers: a long random token in the URL, only its
 # SHA-256 in the database, so a leaked database holds no usable link.
-# The portal pages that open these links come with a later issue.
+# A link opens one document: a contract (pay, payment method) or a
+# quotation (a sale, purpose "quotation", valid as long as the quotation).
 import datetime
 import hashlib
 import secrets
@@ -11,7 +12,7 @@ from sql.functions import CurrentTimestamp
 import trytond.config as config
 from trytond import backend
 from trytond.i18n import gettext
-from trytond.model import Index, ModelSQL, ModelView, Unique, fields
+from trytond.model import Check, Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 from trytond.url import http_host
@@ -34,12 +35,16 @@ class AccessToken(ModelSQL, ModelView):
     __name__ = 'sale.subscription.access_token'
 
     subscription = fields.Many2One(
-        'sale.subscription', "Contract", required=True, readonly=True,
+        'sale.subscription', "Contract", readonly=True,
         ondelete='CASCADE',
         help="The contract the link gives access to.")
+    sale = fields.Many2One(
+        'sale.sale', "Quotation", readonly=True, ondelete='CASCADE',
+        help="The quotation the link gives access to.")
     purpose = fields.Selection([
             ('pay', "Pay Invoice"),
             ('payment_method', "Update Payment Method"),
+            ('quotation', "Quotation"),
             ], "Purpose", required=True, readonly=True,
         help="What the customer may do with the link.")
     token_hash = fields.Char(
@@ -60,6 +65,11 @@ class AccessToken(ModelSQL, ModelView):
         cls._sql_constraints += [
             ('token_hash_unique', Unique(t, t.token_hash),
                 'sale_subscription_contract.msg_access_token_unique'),
+            # exactly one document: a contract or a quotation
+            ('one_document', Check(t,
+                    ((t.subscription == Null) & (t.sale != Null))
+                    | ((t.subscription != Null) & (t.sale == Null))),
+                'sale_subscription_contract.msg_access_token_one_document'),
             ]
         cls._sql_indexes.add(Index(t, (t.token_hash, Index.Equality())))
         cls._order = [('expires_at', 'DESC'), ('id', 'DESC')]
@@ -67,6 +77,21 @@ class AccessToken(ModelSQL, ModelView):
     @classmethod
     def default_used(cls):
         return False
+
+    @classmethod
+    def validate_fields(cls, records, field_names):
+        super().validate_fields(records, field_names)
+        # the SQL check is not enforced on SQLite
+        for record in records:
+            if bool(record.subscription) == bool(record.sale):
+                raise AccessTokenError(gettext(
+                        'sale_subscription_contract'
+                        '.msg_access_token_one_document'))
+
+    @property
+    def document(self):
+        "The contract or the quotation the link opens"
+        return self.subscription or self.sale
 
     @classmethod
     def _now(cls):
@@ -81,13 +106,15 @@ class AccessToken(ModelSQL, ModelView):
                 default=DEFAULT_VALIDITY_DAYS))
 
     @classmethod
-    def new(cls, contract, purpose):
-        "Store a new token for contract and return it in clear (only once)"
+    def new(cls, contract, purpose, sale=None, expires_at=None):
+        """Store a new token for contract (or sale) and return it in clear
+        (only once)"""
+        # 32 random bytes: 256 bits
         token = secrets.token_urlsafe(32)
         record = cls(
-            subscription=contract, purpose=purpose,
+            subscription=contract, sale=sale, purpose=purpose,
             token_hash=token_hash(token),
-            expires_at=cls._now() + cls.validity())
+            expires_at=expires_at or cls._now() + cls.validity())
         record.save()
         return token, record
 
@@ -105,7 +132,7 @@ class AccessToken(ModelSQL, ModelView):
         if record.used or record.expires_at < cls._now():
             raise AccessTokenError(gettext(
                     'sale_subscription_contract.msg_access_token_expired',
-                    contract=record.subscription.rec_name,
+                    contract=record.document.rec_name,
                     date=record.expires_at.date()))
         return record
 
@@ -127,7 +154,7 @@ class AccessToken(ModelSQL, ModelView):
         # failure PostgreSQL answers no more queries in this transaction
         refused = AccessTokenError(gettext(
                 'sale_subscription_contract.msg_access_token_expired',
-                contract=record.subscription.rec_name,
+                contract=record.document.rec_name,
                 date=record.expires_at.date()))
         transaction = Transaction()
         table = cls.__table__()
@@ -172,7 +199,11 @@ class Contract(metaclass=PoolMeta):
         "The base URL of the customer portal ([subscription] portal_url)"
         url = config.get('subscription', 'portal_url', default=None)
         if not url:
-            url = http_host() + '/portal'
+            # where portal/web.py serves it: /<database>/<portal_prefix>
+            prefix = (config.get('subscription', 'portal_prefix',
+                    default='portal') or 'portal').strip('/')
+            url = '%s/%s/%s' % (http_host(),
+                Transaction().database.name, prefix)
         return url.rstrip('/')
 
     def create_access_link(self, purpose):

@@ -28,7 +28,8 @@ import trytond.config as config
 from trytond import backend
 from trytond.exceptions import UserError, UserWarning
 from trytond.i18n import gettext
-from trytond.protocols.wrappers import Response, with_pool, with_transaction
+from trytond.protocols.wrappers import (
+    Response, allow_null_origin, with_pool, with_transaction)
 from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
 
@@ -258,6 +259,10 @@ def route(path, methods=('GET',), readonly=None):
             return portal.finish(response)
 
         endpoint.__name__ = 'portal_' + page.__name__
+        # under Referrer-Policy no-referrer a browser sends its form POSTs
+        # with "Origin: null", which trytond refuses (403, before the page)
+        # unless the endpoint allows it: the CSRF token guards the POSTs
+        allow_null_origin(endpoint)
         app.route('/<database_name>/%s%s' % (prefix(), path),
             methods=list(methods))(endpoint)
         return page
