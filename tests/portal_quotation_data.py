@@ -182,7 +182,12 @@ def first_invoice(sale_id):
             # billed at the acceptance (paid by card online)
             invoice = periods[0].invoice
         else:
-            invoice, = bill(env, contract, contract.start_date)
+            # billed today at the earliest: an earlier test of the file
+            # may have posted an invoice today (invoice numbers follow
+            # their dates)
+            Date = pool.get('ir.date')
+            invoice, = bill(env, contract,
+                max(contract.start_date, Date.today()))
         # the quotation as printed (ODT: no conversion needed to read it)
         Report = pool.get('sale.sale.subscription_quotation', type='report')
         with Transaction().set_context(language=sale.party.lang.code):
