@@ -123,3 +123,9 @@ class ProcessorError(Exception):
 
 class ProcessorTimeout(Exception):
     "The gateway did not answer: the charge may or may not have happened"
+
+
+# The customer portal
+class PortalInputError(UserError):
+    "A value of a portal form that cannot be taken: nothing is written"
+    pass

@@ -1,0 +1,303 @@
+"""The signed-in customer portal over HTTP against a real trytond: signing
+in (password, rate limit, one-time link), the home page, the contract page
+and what the customer does there, contact data, the pay links of the
+dunning e-mails, and the hostile requests that must be refused with nothing
+written. One server for the file (portal_fixture.py)."""
+import pytest
+import requests
+
+from portal_fixture import (  # noqa: F401 (fixture)
+    count, csrf, link_in, mails_to, portal_server, sign_in, snapshot, value)
+from test_browser import sao_root  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope='module')
+def server(portal_server):
+    return portal_server
+
+
+def link(server, key):
+    "The link of the home page to a contract of the facts"
+    return '/portal/contracts/%s"' % server[key]['id']
+
+
+@pytest.fixture(scope='module')
+def client(server):
+    return sign_in(server)
+
+
+def test_sign_in_with_password(server):
+    portal = server['portal']
+    client = requests.Session()
+    page = client.get(portal + '/?lang=de')
+    assert page.status_code == 200
+    assert 'Anmelden' in page.text and 'Passwort vergessen?' in page.text
+    before = dict(client.cookies)
+    wrong = client.post(portal + '/sign-in', data={
+            'csrf_token': csrf(client), 'email': server['email_a'],
+            'password': 'falsch-falsch'}, allow_redirects=False)
+    assert wrong.status_code == 401
+    assert 'E-Mail oder Passwort ist falsch.' in wrong.text
+    done = client.post(portal + '/sign-in', data={
+            'csrf_token': csrf(client), 'email': server['email_a'].upper(),
+            'password': server['password_a']}, allow_redirects=False)
+    assert done.status_code == 303
+    cookies = done.headers['Set-Cookie']
+    assert 'portal_session=' in cookies and 'HttpOnly' in cookies
+    assert 'SameSite=Lax' in cookies
+    # a new session id and a new CSRF token at sign-in
+    assert client.cookies['portal_session']
+    assert client.cookies['portal_csrf'] != before['portal_csrf']
+    home = client.get(portal + '/')
+    assert '<h1>Ihr Konto</h1>' in home.text
+    assert link(server, 'change') in home.text
+    assert link(server, 'other') not in home.text
+
+
+def test_rate_limited_sign_in_says_so(server):
+    client = requests.Session()
+    client.get(server['portal'] + '/?lang=de')
+    statuses = []
+    for _ in range(4):
+        response = client.post(server['portal'] + '/sign-in', data={
+                'csrf_token': csrf(client), 'email': 'gesperrt@example.com',
+                'password': 'falsch-falsch'}, allow_redirects=False)
+        statuses.append(response.status_code)
+    assert statuses[0] == 401 and statuses[-1] == 429, statuses
+    assert 'Zu viele Fehlversuche' in response.text
+
+
+def test_sign_in_link_once_and_no_enumeration(server):
+    portal = server['portal']
+    client = requests.Session()
+    client.get(portal + '/?lang=de')
+    answers = []
+    for email in [server['email_a'], 'niemand@example.com']:
+        answer = client.post(portal + '/sign-in/link', data={
+                'csrf_token': csrf(client), 'email': email})
+        assert answer.status_code == 200
+        answers.append(answer.text)
+    # the same page for a known and an unknown address
+    assert answers[0] == answers[1]
+    assert 'Falls zu dieser Adresse ein Konto besteht' in answers[0]
+    mail, = mails_to(server, server['email_a'])
+    assert mail['Subject'] == 'Ihr Anmeldelink'
+    assert not mails_to(server, 'niemand@example.com')
+    token = link_in(mail)
+    assert len(token) >= 43  # 256 bits
+    # only its hash is stored
+    assert count(server, 'web_user', f"sign_in_link_hash = '{token}'") == 0
+    # asked again at once: nothing sent
+    client.post(portal + '/sign-in/link', data={
+            'csrf_token': csrf(client), 'email': server['email_a']})
+    assert len(mails_to(server, server['email_a'])) == 1
+    # opening the link does not spend it; its button signs in
+    assert client.get(portal + '/link/' + token).status_code == 200
+    done = client.post(portal + '/link/' + token,
+        data={'csrf_token': csrf(client)}, allow_redirects=False)
+    assert done.status_code == 303
+    assert link(server, 'change') in client.get(portal + '/').text
+    again = requests.Session()
+    again.get(portal + '/')
+    used = again.post(portal + '/link/' + token,
+        data={'csrf_token': csrf(again)}, allow_redirects=False)
+    assert used.status_code == 404
+    expired = again.post(portal + '/link/' + server['expired_link'],
+        data={'csrf_token': csrf(again)}, allow_redirects=False)
+    assert expired.status_code == 404
+    assert 'portal_session' not in again.cookies
+
+
+def test_home_lists_the_customers_documents(server, client):
+    home = client.get(server['portal'] + '/').text
+    for key in ['change', 'close', 'restricted', 'pay', 'method']:
+        assert link(server, key) in home, key
+    assert link(server, 'other') not in home
+    assert server['change']['invoice'] in home
+    assert server['other']['invoice'] not in home
+    assert 'Offene Angebote' in home
+    pdf = client.get('%s/invoices/%s.pdf' % (
+            server['portal'], server['change']['invoice_id']))
+    assert pdf.status_code == 200, pdf.text[:500]
+    assert pdf.headers['Content-Type'] == 'application/pdf'
+    assert pdf.content.startswith(b'%PDF')
+
+
+def test_another_customers_records_are_404(server, client):
+    portal = server['portal']
+    other = server['other']
+    before = snapshot(server)
+    for path in ['/contracts/%s' % other['id'],
+            '/invoices/%s.pdf' % other['invoice_id'],
+            '/contracts/999999']:
+        assert client.get(portal + path).status_code == 404, path
+    token = csrf(client)
+    for action, data in [
+            ('close', {'reason': '1', 'comment': 'x'}),
+            ('pause', {}), ('resume', {}), ('pay', {}),
+            ('change', {'quantity_%s' % server['line']: '5'}),
+            ('change/apply', {'quantity_%s' % server['line']: '5'}),
+            ('card', {'number': '4242424242424242', 'exp_month': '12',
+                    'exp_year': '2030', 'cvc': '123'}),
+            ]:
+        response = client.post('%s/contracts/%s/%s' % (
+                portal, other['id'], action),
+            data={'csrf_token': token, **data}, allow_redirects=False)
+        assert response.status_code == 404, action
+    # not signed in: no contract at all
+    anonymous = requests.Session()
+    assert anonymous.get('%s/contracts/%s' % (
+                portal, server['change']['id'])).status_code == 404
+    assert snapshot(server) == before
+
+
+def test_post_without_csrf_is_refused(server, client):
+    before = snapshot(server)
+    response = client.post('%s/contracts/%s/pause' % (
+            server['portal'], server['change']['id']), data={},
+        allow_redirects=False)
+    assert response.status_code == 403
+    assert snapshot(server) == before
+
+
+@pytest.mark.parametrize('field, value', [
+        ('quantity', '-1'), ('quantity', '0'), ('quantity', '1e9'),
+        ('quantity', 'abc'), ('quantity', 'NaN'), ('quantity', '9' * 2_000),
+        ('option', '999999'), ('plan', '999999'),
+        ('option', 'x' * 1_000_000),
+        ])
+def test_tampered_change_is_refused(server, client, field, value):
+    before = snapshot(server)
+    data = {'csrf_token': csrf(client),
+        'quantity_%s' % server['line']: '2'}
+    if field == 'quantity':
+        data['quantity_%s' % server['line']] = value
+    else:
+        data[field] = value
+        data['option_quantity'] = '1'
+    for action in ['change', 'change/apply']:
+        response = client.post('%s/contracts/%s/%s' % (
+                server['portal'], server['change']['id'], action),
+            data=data, allow_redirects=False)
+        assert 400 <= response.status_code < 500, (action, response.text)
+        assert 'Es wurde nichts geändert' in response.text \
+            or response.status_code == 413
+    assert snapshot(server) == before
+
+
+def test_restricted_plan_offers_no_change(server, client):
+    contract = server['restricted']
+    page = client.get('%s/contracts/%s' % (server['portal'], contract['id']))
+    assert page.status_code == 200
+    assert 'Kosten anzeigen' not in page.text
+    assert 'Vertrag kündigen' not in page.text
+    before = snapshot(server)
+    for action in ['change', 'close']:
+        response = client.post('%s/contracts/%s/%s' % (
+                server['portal'], contract['id'], action),
+            data={'csrf_token': csrf(client), 'reason': '1'},
+            allow_redirects=False)
+        assert response.status_code == 404
+    assert snapshot(server) == before
+
+
+def test_change_preview_then_apply(server, client):
+    portal = server['portal']
+    contract = server['change']
+    line = 'quantity_%s' % server['line']
+    page = client.get('%s/contracts/%s' % (portal, contract['id'])).text
+    assert 'Nächste Rechnung' in page and 'Flex' in page
+    events = count(server, 'sale_subscription_mrr_event',
+        f"subscription = {contract['id']}")
+    before = snapshot(server)
+    preview = client.post('%s/contracts/%s/change' % (portal, contract['id']),
+        data={'csrf_token': csrf(client), line: '3'})
+    assert preview.status_code == 200, preview.text
+    assert 'Sofort berechnet' in preview.text
+    assert snapshot(server) == before  # a preview writes nothing
+    applied = client.post('%s/contracts/%s/change/apply' % (
+            portal, contract['id']),
+        data={'csrf_token': csrf(client), line: '3'}, allow_redirects=False)
+    assert applied.status_code == 303, applied.text
+    assert value(server, 'SELECT quantity FROM sale_subscription_line '
+        f"WHERE id = {server['line']}")[0] == 3
+    assert count(server, 'sale_subscription_mrr_event',
+        f"subscription = {contract['id']}") == events + 1
+    location = applied.headers['Location']
+    assert 'Der Vertrag ist geändert.' in client.get(
+        server['url'].rstrip('/') + location).text
+
+
+def test_close_with_a_reason(server, client):
+    portal = server['portal']
+    contract = server['close']
+    page = client.get('%s/contracts/%s' % (portal, contract['id'])).text
+    assert 'Die Leistung läuft bis zum' in page
+    reason = value(server, "SELECT id FROM sale_subscription_close_reason "
+        "WHERE code IS NULL OR code != 'unpaid' ORDER BY id")[0]
+    unpaid = value(server, "SELECT id FROM sale_subscription_close_reason "
+        "WHERE code = 'unpaid'")
+    before = snapshot(server)
+    for bad in ['', '999999', str(unpaid[0]) if unpaid else 'x']:
+        refused = client.post('%s/contracts/%s/close' % (
+                portal, contract['id']),
+            data={'csrf_token': csrf(client), 'reason': bad})
+        assert refused.status_code == 400
+    assert snapshot(server) == before
+    done = client.post('%s/contracts/%s/close' % (portal, contract['id']),
+        data={'csrf_token': csrf(client), 'reason': str(reason),
+            'comment': 'Zu teuer'}, allow_redirects=False)
+    assert done.status_code == 303, done.text
+    ends_on, close_reason, comment = value(server,
+        'SELECT ends_on, close_reason, close_comment FROM sale_subscription '
+        f"WHERE id = {contract['id']}")
+    assert ends_on and close_reason == reason and comment == 'Zu teuer'
+
+
+def test_contact_data_new_billing_address(server):
+    client = sign_in(server)
+    portal = server['portal']
+    party = server['party_a']
+    address_before = value(server, 'SELECT id FROM party_address '
+        f'WHERE party = {party} AND active ORDER BY id')[0]
+    invoice_address = value(server, 'SELECT invoice_address FROM '
+        f"account_invoice WHERE id = {server['change']['invoice_id']}")[0]
+    form = client.get(portal + '/contact')
+    assert 'Rechnungsadresse' in form.text
+    country = value(server, "SELECT id FROM country_country "
+        "WHERE code = 'DE'")[0]
+    data = {'csrf_token': csrf(client), 'name': 'Kunde A GmbH & Co. KG',
+        'email': server['email_a'], 'phone': '+49 89 123456',
+        'street': 'Neue Straße 5', 'postal_code': '10115',
+        'city': 'Berlin', 'country': str(country)}
+    before = snapshot(server)
+    for key, bad in [('country', '999999'), ('street', 'x' * 1_000_000),
+            ('name', ''), ('email', 'keine-adresse')]:
+        refused = client.post(portal + '/contact', data={**data, key: bad})
+        assert 400 <= refused.status_code < 500, key
+    assert snapshot(server) == before
+    done = client.post(portal + '/contact', data=data, allow_redirects=False)
+    assert done.status_code == 303, done.text
+    new = value(server, 'SELECT id, city FROM party_address '
+        f'WHERE party = {party} AND active ORDER BY id DESC')
+    assert new[0] != address_before and new[1] == 'Berlin'
+    assert value(server, 'SELECT invoice_address FROM sale_subscription '
+        f"WHERE id = {server['change']['id']}")[0] == new[0]
+    # the posted invoice keeps its address
+    assert value(server, 'SELECT invoice_address FROM account_invoice '
+        f"WHERE id = {server['change']['invoice_id']}")[0] == invoice_address
+
+
+def test_pay_links_refuse_used_and_unknown_tokens(server):
+    client = requests.Session()
+    client.get(server['portal'] + '/?lang=de')
+    before = snapshot(server)
+    for path in ['/pay/' + server['used_token'], '/pay/unbekannt',
+            '/payment_method/' + server['pay']['token'],
+            '/pay/' + server['method']['token']]:
+        assert client.get(server['portal'] + path).status_code == 404, path
+        assert client.post(server['portal'] + path,
+            data={'csrf_token': csrf(client)}).status_code == 404, path
+    assert snapshot(server) == before
