@@ -8,7 +8,8 @@ import requests
 
 from portal_fixture import (  # noqa: F401 (fixture)
     count, csrf, link_in, mails_to, portal_server, sign_in, snapshot, value)
-from test_browser import sao_root  # noqa: F401 (fixture)
+from test_browser import (  # noqa: F401 (fixtures)
+    SHOTS, chromium, chromium_page, sao_root)
 
 pytestmark = pytest.mark.slow
 
@@ -301,3 +302,117 @@ def test_pay_links_refuse_used_and_unknown_tokens(server):
         assert client.post(server['portal'] + path,
             data={'csrf_token': csrf(client)}).status_code == 404, path
     assert snapshot(server) == before
+
+
+def test_new_card_from_the_payment_method_link_pays(server):
+    "The hard decline's e-mail link: a new card, the failed invoice charged"
+    portal = server['portal']
+    contract = server['method']
+    path = '/payment_method/' + contract['token']
+    client = requests.Session()
+    page = client.get(portal + path)
+    assert page.status_code == 200
+    # the customer's language without choosing it
+    assert 'Die Zahlung der Rechnung %s' % contract['invoice'] in page.text
+    assert '4000000000000002' not in page.text
+    before = snapshot(server)
+    card = {'csrf_token': csrf(client), 'holder': 'Kunde A',
+        'number': '4242 4242 4242 4242', 'exp_month': '12',
+        'exp_year': '2031', 'cvc': '123'}
+    for key, bad in [('number', '1234 5678 9012 3456'), ('cvc', '12a'),
+            ('exp_month', '13'), ('exp_year', '1999'),
+            ('number', '4' * 1_000_000)]:
+        refused = client.post(portal + path, data={**card, key: bad})
+        assert 400 <= refused.status_code < 500, (key, refused.text)
+    assert snapshot(server) == before
+    done = client.post(portal + path, data=card)
+    assert done.status_code == 200, done.text
+    assert 'Vielen Dank' in done.text
+    state, = value(server, "SELECT state FROM account_payment "
+        f"WHERE subscription = {contract['id']} ORDER BY id DESC")
+    assert state == 'succeeded'
+    assert value(server, 'SELECT dunning_invoice FROM sale_subscription '
+        f"WHERE id = {contract['id']}")[0] is None
+    # neither number nor code kept anywhere in the card's row
+    row = value(server, 'SELECT token, last4 FROM '
+        'sale_subscription_payment_method WHERE party = %s '
+        'ORDER BY id DESC' % server['party_a'])
+    assert row[1] == '4242' and '4242424242424242' not in row[0]
+    # the link opened once
+    assert client.get(portal + path).status_code == 404
+
+
+# -- in headless Chromium, as the customer clicks -------------------------
+
+
+@pytest.fixture(scope='module')
+def browser(chromium, server):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with chromium_page(chromium, 1100, 900) as page:
+        yield page
+
+
+def shot(page, name):
+    page.screenshot(path=str(SHOTS / f'portal-{name}.png'), full_page=True)
+
+
+def test_browser_sign_in_change_and_close(server, browser):
+    page = browser
+    portal = server['portal']
+    page.goto(portal + '/?lang=de')
+    page.fill('#sign-in input[name=email]', server['email_a'])
+    page.fill('#sign-in input[name=password]', server['password_a'])
+    page.click('#sign-in button')
+    page.wait_for_selector('h1:has-text("Ihr Konto")')
+    shot(page, 'home')
+    page.click('a[href$="/contracts/%s"]' % server['change']['id'])
+    page.wait_for_selector('h1:has-text("Vertrag")')
+    shot(page, 'contract')
+    quantity = 'input[name=quantity_%s]' % server['line']
+    old = float(page.input_value(quantity))
+    page.fill(quantity, '%g' % (old + 1))
+    page.click('#change button[type=submit]')
+    page.wait_for_selector('#preview')
+    assert 'Sofort berechnet' in page.inner_text('#preview')
+    assert page.inner_text('#next-invoice')
+    shot(page, 'preview')
+    page.click('#apply button')
+    page.wait_for_selector('#done')
+    assert page.inner_text('#done') == 'Der Vertrag ist geändert.'
+    assert float(page.input_value(quantity)) == old + 1
+    # close at the end of the period with a reason
+    end = page.inner_text('#close-end')
+    page.select_option('#close select[name=reason]', label='Zu teuer')
+    page.fill('#close textarea[name=comment]', 'Wir wechseln.')
+    page.click('#close button')
+    page.wait_for_selector('#done')
+    assert 'gekündigt' in page.inner_text('#done')
+    assert 'Der Vertrag endet am' in page.inner_text('#manage')
+    assert end.split('bis zum ')[1].split(',')[0] in page.inner_text('#manage')
+    shot(page, 'closed')
+
+
+def test_browser_replace_card_then_pay_from_the_link(server, browser):
+    page = browser
+    portal = server['portal']
+    contract = server['pay']
+    page.goto('%s/contracts/%s' % (portal, contract['id']))
+    assert 'fehlgeschlagen' in page.inner_text('#payment-failed')
+    page.fill('#card-form input[name=holder]', 'Kunde A')
+    page.fill('#card-form input[name=number]', '4242 4242 4242 4242')
+    page.select_option('#card-form select[name=exp_year]', '2031')
+    page.fill('#card-form input[name=cvc]', '123')
+    page.click('#card-form button')
+    page.wait_for_selector('#done')
+    assert 'Karte ist gespeichert' in page.inner_text('#done')
+    assert '4242' in page.inner_text('#payment-method')
+    # the dunning e-mail's link, opened without being signed in
+    page.context.clear_cookies()
+    page.goto('%s/pay/%s' % (portal, contract['token']))
+    assert contract['invoice'] in page.inner_text('#payment-failed')
+    shot(page, 'pay')
+    page.click('#pay button')
+    page.wait_for_selector('text=Vielen Dank')
+    state, = value(server, "SELECT state FROM account_payment "
+        f"WHERE subscription = {contract['id']} ORDER BY id DESC")
+    assert state == 'succeeded'

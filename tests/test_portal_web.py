@@ -24,7 +24,7 @@ def test_page_headers_cookies_and_language(portal):
     response = client.get(portal + '/?lang=de')
     assert response.status_code == 200
     assert '<h1>Willkommen</h1>' in response.text
-    assert response.headers['Referrer-Policy'] == 'no-referrer'
+    assert response.headers['Referrer-Policy'] == 'same-origin'
     csp = response.headers['Content-Security-Policy']
     assert "script-src 'self'" in csp and 'unsafe-inline' not in csp
     assert response.headers['Cache-Control'] == 'no-store'
