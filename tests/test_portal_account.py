@@ -3,6 +3,9 @@ in (password, rate limit, one-time link), the home page, the contract page
 and what the customer does there, contact data, the pay links of the
 dunning e-mails, and the hostile requests that must be refused with nothing
 written. One server for the file (portal_fixture.py)."""
+import re
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 import requests
 
@@ -229,6 +232,76 @@ def test_change_preview_then_apply(server, client):
     location = applied.headers['Location']
     assert 'Der Vertrag ist geändert.' in client.get(
         server['url'].rstrip('/') + location).text
+
+
+def test_option_and_plan_switch_are_previewed(server, client):
+    "Adding an offered option, switching to a related plan: shown, not made"
+    portal = server['portal']
+    contract = server['change']
+    quantity = {'quantity_%s' % server['line']: '3'}
+    before = snapshot(server)
+    for data in [{'option': str(server['option']), 'option_quantity': '2'},
+            {'plan': str(server['plus'])}]:
+        preview = client.post('%s/contracts/%s/change' % (
+                portal, contract['id']),
+            data={'csrf_token': csrf(client), **quantity, **data})
+        assert preview.status_code == 200, (data, preview.text)
+        assert 'Änderung bestätigen' in preview.text
+    assert 'Backup 100 GB' in preview.text or 'Flex Plus' in preview.text
+    # the option's service is not a plan, nor the plan an option
+    for data in [{'option': str(server['plus']), 'option_quantity': '1'},
+            {'plan': str(server['option'])}]:
+        refused = client.post('%s/contracts/%s/change' % (
+                portal, contract['id']),
+            data={'csrf_token': csrf(client), **quantity, **data})
+        assert refused.status_code == 400
+    assert snapshot(server) == before
+
+
+def test_pause_and_resume(server, client):
+    portal = server['portal']
+    contract = server['change']
+    paused = client.post('%s/contracts/%s/pause' % (portal, contract['id']),
+        data={'csrf_token': csrf(client)}, allow_redirects=False)
+    assert paused.status_code == 303, paused.text
+    assert value(server, 'SELECT paused_from FROM sale_subscription '
+        f"WHERE id = {contract['id']}")[0]
+    page = client.get('%s/contracts/%s' % (portal, contract['id'])).text
+    assert 'Die Pause ist eingeplant.' not in page  # no done= in this GET
+    assert 'Pausiert ab' in page
+    resumed = client.post('%s/contracts/%s/resume' % (portal, contract['id']),
+        data={'csrf_token': csrf(client)}, allow_redirects=False)
+    assert resumed.status_code == 303, resumed.text
+    assert value(server, 'SELECT paused_from FROM sale_subscription '
+        f"WHERE id = {contract['id']}")[0] is None
+
+
+def test_reset_password_by_e_mail(server):
+    portal = server['portal']
+    client = requests.Session()
+    client.get(portal + '/?lang=de')
+    for email in [server['email_b'], 'niemand@example.com']:
+        answer = client.post(portal + '/reset-password', data={
+                'csrf_token': csrf(client), 'email': email})
+        assert 'Falls zu dieser Adresse ein Konto besteht' in answer.text
+    mail, = mails_to(server, server['email_b'])
+    body = mail.get_body(('html', 'plain')).get_content()
+    url = re.search(r'(https?://[^"\s<]+/set-password\?[^"\s<]+)',
+        body).group(1).replace('&amp;', '&')
+    query = parse_qs(urlsplit(url).query)
+    form = client.get(portal + '/set-password', params={
+            'token': query['token'][0], 'email': query['email'][0]})
+    assert form.status_code == 200
+    wrong = client.post(portal + '/set-password', data={
+            'csrf_token': csrf(client), 'email': server['email_b'],
+            'token': 'falsch', 'password': 'Neues-Pa55wort-B'})
+    assert wrong.status_code == 404
+    done = client.post(portal + '/set-password', data={
+            'csrf_token': csrf(client), 'email': server['email_b'],
+            'token': query['token'][0], 'password': 'Neues-Pa55wort-B'})
+    assert done.status_code == 200, done.text
+    assert 'Ihr Passwort ist festgelegt' in done.text
+    sign_in(server, server['email_b'], 'Neues-Pa55wort-B')
 
 
 def test_close_with_a_reason(server, client):

@@ -29,7 +29,7 @@ def sign_in(portal):
     WebUser = portal.pool.get('web.user')
     email = forms.text(portal, 'email', 'msg_portal_email')
     password = forms.text(portal, 'password', 'msg_portal_password',
-        size=forms.TEXT_SIZE)
+        strip=False)
     try:
         user = WebUser.authenticate(email, password)
     except RateLimitException:
@@ -104,7 +104,8 @@ def set_password(portal):
     WebUser = portal.pool.get('web.user')
     email = forms.text(portal, 'email', 'msg_portal_email')
     token = forms.text(portal, 'token', 'msg_portal_password')
-    password = forms.text(portal, 'password', 'msg_portal_password')
+    password = forms.text(portal, 'password', 'msg_portal_password',
+        strip=False)
     # web_user checks the token, its expiry and the password's rules
     if not WebUser.set_password_token(email, token, password):
         raise NotFound()

@@ -24,12 +24,13 @@ def _refuse(field, message='msg_portal_input_invalid', **values):
             field=gettext('%s.%s' % (MODULE, field)), **values))
 
 
-def text(portal, name, field, size=TEXT_SIZE, required=True):
-    "The stripped text of name; field is the message id of its label"
+def text(portal, name, field, size=TEXT_SIZE, required=True, strip=True):
+    "The (stripped) text of name; field is the message id of its label"
     value = portal.request.form.get(name, '')
     if len(value) > size:
         _refuse(field, 'msg_portal_input_too_long', size=size)
-    value = value.strip()
+    if strip:
+        value = value.strip()
     if required and not value:
         _refuse(field, 'msg_portal_input_required')
     return value or None
