@@ -39,6 +39,9 @@ def test_sign_in_with_password(server):
     assert page.status_code == 200
     assert 'Anmelden' in page.text and 'Passwort vergessen?' in page.text
     before = dict(client.cookies)
+    # a session id planted before signing in is never the signed-in one
+    client.cookies.set('portal_session', 'planted-by-an-attacker',
+        domain='127.0.0.1', path='/%s/portal/' % server['database'])
     wrong = client.post(portal + '/sign-in', data={
             'csrf_token': csrf(client), 'email': server['email_a'],
             'password': 'falsch-falsch'}, allow_redirects=False)
@@ -52,7 +55,10 @@ def test_sign_in_with_password(server):
     assert 'portal_session=' in cookies and 'HttpOnly' in cookies
     assert 'SameSite=Lax' in cookies
     # a new session id and a new CSRF token at sign-in
-    assert client.cookies['portal_session']
+    session = done.headers['Set-Cookie'].split('portal_session=')[1]
+    assert session.split(';')[0] not in {'', 'planted-by-an-attacker'}
+    assert client.cookies.get('portal_session', domain='127.0.0.1',
+        path='/%s/portal/' % server['database']) == session.split(';')[0]
     assert client.cookies['portal_csrf'] != before['portal_csrf']
     home = client.get(portal + '/')
     assert '<h1>Ihr Konto</h1>' in home.text
@@ -240,14 +246,16 @@ def test_option_and_plan_switch_are_previewed(server, client):
     contract = server['change']
     quantity = {'quantity_%s' % server['line']: '3'}
     before = snapshot(server)
-    for data in [{'option': str(server['option']), 'option_quantity': '2'},
-            {'plan': str(server['plus'])}]:
+    for data, shown in [
+            ({'option': str(server['option']), 'option_quantity': '2'},
+                'Backup 100 GB, anteilig'),
+            ({'plan': str(server['plus'])}, 'Cloud-Arbeitsplatz, anteilig')]:
         preview = client.post('%s/contracts/%s/change' % (
                 portal, contract['id']),
             data={'csrf_token': csrf(client), **quantity, **data})
         assert preview.status_code == 200, (data, preview.text)
         assert 'Änderung bestätigen' in preview.text
-    assert 'Backup 100 GB' in preview.text or 'Flex Plus' in preview.text
+        assert shown in preview.text, data
     # the option's service is not a plan, nor the plan an option
     for data in [{'option': str(server['plus']), 'option_quantity': '1'},
             {'plan': str(server['option'])}]:
