@@ -81,6 +81,8 @@ def contact_save(portal):
         contracts = Contract.search([
                 ('party', '=', party.id),
                 ('state', 'in', INVOICE_STATES),
+                # a contract invoiced to another party keeps its address
+                ('invoice_party', 'in', [None, party.id]),
                 ])
         if contracts:
             Contract.write(contracts, {'invoice_address': address.id})
