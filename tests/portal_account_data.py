@@ -14,6 +14,7 @@ from decimal import Decimal
 import hashlib
 import json
 import os
+import re
 import sys
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
@@ -143,8 +144,6 @@ def fill(env, today):
             'sign_in_link_expires': datetime.datetime.utcnow()
             - datetime.timedelta(minutes=1),
             })
-    pay_link = pay.create_access_link('pay')
-    method_link = method.create_access_link('payment_method')
     # a link of customer B's contract, spent
     used_link = other.create_access_link('pay')
     AccessToken = pool.get('sale.subscription.access_token')
@@ -164,10 +163,8 @@ def fill(env, today):
         'party_a': party_a.id, 'party_b': other.party.id,
         'change': facts(change), 'close': facts(close),
         'restricted': facts(restricted), 'other': facts(other),
-        'pay': dict(facts(pay), invoice=pay.dunning_invoice.number,
-            token=pay_link.rsplit('/', 1)[1]),
-        'method': dict(facts(method), invoice=method.dunning_invoice.number,
-            token=method_link.rsplit('/', 1)[1]),
+        'pay': dict(facts(pay), invoice=pay.dunning_invoice.number),
+        'method': dict(facts(method), invoice=method.dunning_invoice.number),
         'used_token': used_link.rsplit('/', 1)[1],
         'expired_link': expired,
         'plus': plus.id, 'quotation': quotation.id,
@@ -199,6 +196,13 @@ def main(password, out):
         facts = in_transaction(DB_NAME, lambda: setup(password), user=USER)
     finally:
         mail.stop()
+    # the dunning e-mails' secure links, as the customer clicks them
+    facts['mail_links'] = {}
+    for to, message in mail.messages:
+        body = message.get_body(('plain', 'html')).get_content()
+        for url, purpose, token in re.findall(
+                r'(https?://\S+?/(pay|payment_method)/([\w-]{43}))', body):
+            facts['mail_links'][purpose] = url
     with open(out, 'w') as file:
         json.dump(facts, file)
 

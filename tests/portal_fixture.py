@@ -40,6 +40,11 @@ def portal_server(tmp_path_factory, sao_root):
         and k not in {'DB_NAME', 'DB_CACHE'}}
     with open(tmp / 'server.log', 'w') as log:
         process = serve.start_server(config, name, port, log=log, env=env)
+    # the tokens of the links the dunning e-mails carried
+    for key, purpose in [('pay', 'pay'), ('method', 'payment_method')]:
+        link = facts['mail_links'][purpose]
+        assert f'/{name}/portal/{purpose}/' in link, link
+        facts[key]['token'] = link.rsplit('/', 1)[1]
     try:
         yield dict(facts, url=f'http://127.0.0.1:{port}/', database=name,
             portal=f'http://127.0.0.1:{port}/{name}/portal', mail=mail,
