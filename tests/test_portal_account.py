@@ -135,6 +135,15 @@ def test_home_lists_the_customers_documents(server, client):
     assert pdf.content.startswith(b'%PDF')
 
 
+def test_pages_in_english_when_chosen(server):
+    client = sign_in(server, lang='en')
+    home = client.get(server['portal'] + '/').text
+    assert '<h1>Your account</h1>' in home and 'Invoices' in home
+    page = client.get('%s/contracts/%s' % (
+            server['portal'], server['change']['id'])).text
+    assert 'Next invoice' in page and 'Nächste Rechnung' not in page
+
+
 def test_another_customers_records_are_404(server, client):
     portal = server['portal']
     other = server['other']
