@@ -120,6 +120,26 @@ def test_sign_in_link_once_and_no_enumeration(server):
     assert 'portal_session' not in again.cookies
 
 
+def test_a_forged_host_never_reaches_the_e_mailed_links(server):
+    "Links asked for someone else with a forged Host header"
+    portal = server['portal']
+    client = requests.Session()
+    client.get(portal + '/')
+    # requests matches cookies to the Host header: sent by hand
+    forged = {'Host': 'evil.example',
+        'Cookie': 'portal_csrf=%s' % csrf(client)}
+    for path in ['/sign-in/link', '/reset-password']:
+        answer = requests.post(portal + path, headers=forged, data={
+                'csrf_token': csrf(client), 'email': 'gesperrt@example.com'})
+        assert answer.status_code == 200
+    mails = mails_to(server, 'gesperrt@example.com')
+    assert len(mails) == 2
+    for mail in mails:
+        body = mail.get_body(('html', 'plain')).get_content()
+        assert 'evil.example' not in body
+        assert '/%s/portal/' % server['database'] in body
+
+
 def test_home_lists_the_customers_documents(server, client):
     home = client.get(server['portal'] + '/').text
     for key in ['change', 'close', 'restricted', 'pay', 'method']:

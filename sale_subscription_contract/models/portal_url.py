@@ -16,9 +16,12 @@ class Contract(metaclass=PoolMeta):
         url = config.get('subscription', 'portal_url', default=None)
         if url:
             return url.rstrip('/')
-        # not read from the request: a forged Host header must never put
-        # its host in a link sent by e-mail
         prefix = (config.get('subscription', 'portal_prefix',
                 default='portal') or 'portal').strip('/')
-        return '%s/%s/%s' % (
-            http_host(), Transaction().database.name, prefix)
+        # the server's name ([web] hostname), never the request's Host
+        # header: a forged one would put its host, with a valid token, in
+        # a link e-mailed to a customer (e.g. the sign-in link one asks for
+        # someone else)
+        with Transaction().set_context(_request=None):
+            host = http_host()
+        return '%s/%s/%s' % (host, Transaction().database.name, prefix)
