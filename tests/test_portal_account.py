@@ -526,3 +526,21 @@ def test_browser_replace_card_then_pay_from_the_link(server, browser):
     state, = value(server, "SELECT state FROM account_payment "
         f"WHERE subscription = {contract['id']} ORDER BY id DESC")
     assert state == 'succeeded'
+
+
+# -- last: this network is refused afterwards ------------------------------
+
+
+def test_link_requests_of_a_network_are_limited(server):
+    client = requests.Session()
+    client.get(server['portal'] + '/?lang=de')
+    statuses = []
+    for n in range(40):
+        answer = client.post(server['portal'] + '/sign-in/link', data={
+                'csrf_token': csrf(client),
+                'email': 'flut-%s@example.com' % n})
+        statuses.append(answer.status_code)
+        if answer.status_code == 429:
+            break
+    assert statuses[0] == 200 and statuses[-1] == 429, statuses
+    assert 'Zu viele Anfragen aus Ihrem Netz' in answer.text

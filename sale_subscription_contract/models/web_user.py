@@ -8,6 +8,7 @@ import secrets
 from email.message import EmailMessage
 
 import trytond.config as config
+from trytond.exceptions import RateLimitException
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.pool import Pool, PoolMeta
@@ -83,7 +84,15 @@ class WebUser(metaclass=PoolMeta):
 
         Says nothing of whether the address is known: an unknown one, or a
         link asked again within a minute, sends nothing and returns as
-        well (the caller shows the same page in every case)."""
+        well (the caller shows the same page in every case); raises
+        RateLimitException when the network asked too often."""
+        Attempt = Pool().get('web.user.authenticate.attempt')
+        # the requests of a network count with its failed sign-ins
+        # (web_user's limit): nobody floods addresses with e-mails
+        if Attempt.count_ip() > config.getint(
+                'session', 'max_attempt_ip_network', default=300):
+            raise RateLimitException()
+        Attempt.add('sign-in-link:' + (email or '').strip().lower()[:320])
         user = cls.find_by_email(email)
         now = _now()
         if (not user or not user.party

@@ -49,7 +49,11 @@ def sign_in_link(portal):
     WebUser = pool.get('web.user')
     Contract = pool.get('sale.subscription')
     email = forms.text(portal, 'email', 'msg_portal_email')
-    WebUser.send_sign_in_link(email, Contract.portal_url())
+    try:
+        WebUser.send_sign_in_link(email, Contract.portal_url())
+    except RateLimitException:
+        return sign_in_page(portal, status=429,
+            error=_('msg_portal_link_rate_limit'))
     return sign_in_page(portal, notice=_('msg_portal_link_sent'))
 
 
