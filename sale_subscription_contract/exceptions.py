@@ -128,3 +128,9 @@ class ProcessorTimeout(Exception):
 # The quotation page of the customer portal
 class QuotationPortalError(UserError):
     pass
+
+
+# The customer portal
+class PortalInputError(UserError):
+    "A value of a portal form that cannot be taken: nothing is written"
+    pass

@@ -15,7 +15,6 @@ from trytond.i18n import gettext
 from trytond.model import Check, Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
-from trytond.url import http_host
 
 from ..exceptions import AccessTokenError
 
@@ -193,18 +192,6 @@ class Contract(metaclass=PoolMeta):
         default = default.copy() if default else {}
         default.setdefault('access_tokens', None)
         return super().copy(contracts, default=default)
-
-    @classmethod
-    def portal_url(cls):
-        "The base URL of the customer portal ([subscription] portal_url)"
-        url = config.get('subscription', 'portal_url', default=None)
-        if not url:
-            # where portal/web.py serves it: /<database>/<portal_prefix>
-            prefix = (config.get('subscription', 'portal_prefix',
-                    default='portal') or 'portal').strip('/')
-            url = '%s/%s/%s' % (http_host(),
-                Transaction().database.name, prefix)
-        return url.rstrip('/')
 
     def create_access_link(self, purpose):
         "Return a new secure link to the portal page of purpose"

@@ -297,9 +297,15 @@ class ContractChange(ModelView):
         now = [a for a in adjustments if self._now(a, paid)]
         contract = Contract(self.contract.id)
         lines = {l.id: l for l in contract.lines}
+        # an added line is unsaved: every field the billing reads needs a
+        # value (its default, else none)
+        blank = {n: None for n, f in Line._fields.items()
+            if n != 'id' and not isinstance(f, (
+                    fields.Function, fields.One2Many, fields.Many2Many))}
+        blank.update(Line.default_get(list(blank), with_rec_name=False))
         for line, change, _, _, quantity, price in self.targets():
             if line is None:
-                lines[object()] = Line(
+                lines[object()] = Line(**{**blank, **dict(
                     subscription=contract,
                     service=change.service,
                     description=change.service.product.rec_name,
@@ -307,7 +313,7 @@ class ContractChange(ModelView):
                     unit=change.service.product.default_uom,
                     unit_price=price,
                     start_date=self.date,
-                    )
+                    )})
                 continue
             record = lines[line.id]
             if change and change.remove:

@@ -33,6 +33,8 @@ from trytond.protocols.wrappers import (
 from trytond.transaction import Transaction, TransactionError
 from trytond.wsgi import app
 
+from ..models.web_user import party_language
+
 logger = logging.getLogger(__name__)
 
 MODULE = 'sale_subscription_contract'
@@ -50,6 +52,8 @@ SECURITY_HEADERS = {
         "default-src 'self'; script-src 'self'; style-src 'self'; "
         "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; "
         "base-uri 'none'; object-src 'none'"),
+    # a link's token never leaves in a Referer header (the form POSTs then
+    # come with "Origin: null": allowed by route, the CSRF token checks them)
     'Referrer-Policy': 'no-referrer',
     'X-Content-Type-Options': 'nosniff',
     'X-Frame-Options': 'DENY',
@@ -139,11 +143,17 @@ class Portal:
             return self.language
         party = self.customer or (self.web_user.party
             if self.web_user and self.web_user.party else None)
-        if party and party.lang and party.lang.code[:2] in LANGUAGES:
-            return party.lang.code[:2]
+        lang = party_language(party)
+        if lang and lang.code[:2] in LANGUAGES:
+            return lang.code[:2]
         Configuration = self.pool.get('ir.configuration')
         code = (Configuration.get_language() or 'en')[:2]
         return code if code in LANGUAGES else 'en'
+
+    def speak_to(self, party):
+        "Follow party's language (unless one was chosen) from now on"
+        self.customer = party
+        Transaction().set_context(language=self.language_code())
 
     # -- requests ----------------------------------------------------------
     def check_csrf(self):
@@ -233,6 +243,10 @@ def route(path, methods=('GET',), readonly=None):
                 return NotFound()
             portal = Portal(request, pool, pool.database_name)
             try:
+                # the ERP's messages and records (names, reasons) in the
+                # page's language; a token page sets it again for its
+                # customer (Portal.speak_to)
+                Transaction().set_context(language=portal.language_code())
                 if request.method == 'POST':
                     portal.check_csrf()
                 response = page(portal, **values)

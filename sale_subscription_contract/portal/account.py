@@ -1,0 +1,116 @@
+# The portal account: signing in with e-mail and password (web_user's
+# authenticate, rate-limited) or with a one-time link sent by e-mail, and
+# setting a forgotten password (web_user's reset-password token). Every
+# answer about an e-mail address is the same whether it has an account or
+# not: nobody learns who is a customer.
+from werkzeug.exceptions import NotFound
+
+from trytond.exceptions import RateLimitException
+
+from . import forms
+from .web import _, route
+
+
+def sign_in_page(portal, status=200, error=None, notice=None):
+    "The sign-in page (the portal's entry page when nobody is signed in)"
+    return portal.render('sign_in.html', status=status,
+        title=_('msg_portal_sign_in'), error=error, notice=notice)
+
+
+@route('/sign-in')
+def sign_in_form(portal):
+    if portal.web_user:
+        return portal.redirect('/')
+    return sign_in_page(portal)
+
+
+@route('/sign-in', methods=['POST'])
+def sign_in(portal):
+    WebUser = portal.pool.get('web.user')
+    email = forms.text(portal, 'email', 'msg_portal_email')
+    password = forms.text(portal, 'password', 'msg_portal_password',
+        strip=False)
+    try:
+        user = WebUser.authenticate(email, password)
+    except RateLimitException:
+        return sign_in_page(portal, status=429,
+            error=_('msg_portal_sign_in_rate_limit'))
+    if not user or not user.party:
+        return sign_in_page(portal, status=401,
+            error=_('msg_portal_sign_in_wrong'))
+    portal.sign_in(user)
+    return portal.redirect('/')
+
+
+@route('/sign-in/link', methods=['POST'])
+def sign_in_link(portal):
+    "E-mail a one-time sign-in link; the same answer for any address"
+    pool = portal.pool
+    WebUser = pool.get('web.user')
+    Contract = pool.get('sale.subscription')
+    email = forms.text(portal, 'email', 'msg_portal_email')
+    try:
+        WebUser.send_sign_in_link(email, Contract.portal_url())
+    except RateLimitException:
+        return sign_in_page(portal, status=429,
+            error=_('msg_portal_link_rate_limit'))
+    return sign_in_page(portal, notice=_('msg_portal_link_sent'))
+
+
+@route('/link/<token>')
+def link_form(portal, token):
+    # opening the link signs in only by the button: a mail scanner that
+    # fetches links must not spend it
+    return portal.render('link.html', title=_('msg_portal_sign_in'),
+        token=token)
+
+
+@route('/link/<token>', methods=['POST'])
+def link_sign_in(portal, token):
+    WebUser = portal.pool.get('web.user')
+    user = WebUser.sign_in_with_link(token)
+    if not user or not user.party:
+        raise NotFound()
+    portal.sign_in(user)
+    return portal.redirect('/')
+
+
+@route('/reset-password')
+def reset_password_form(portal):
+    return portal.render('reset_password.html',
+        title=_('msg_portal_reset_password'), notice=None)
+
+
+@route('/reset-password', methods=['POST'])
+def reset_password(portal):
+    "web_user's reset e-mail to the address's account, if any"
+    WebUser = portal.pool.get('web.user')
+    user = WebUser.find_by_email(
+        forms.text(portal, 'email', 'msg_portal_email'))
+    if user and user.party:
+        WebUser.reset_password([user])
+    return portal.render('reset_password.html',
+        title=_('msg_portal_reset_password'),
+        notice=_('msg_portal_reset_password_sent'))
+
+
+@route('/set-password')
+def set_password_form(portal):
+    args = portal.request.args
+    return portal.render('set_password.html',
+        title=_('msg_portal_set_password'),
+        email=args.get('email', '')[:forms.TEXT_SIZE],
+        token=args.get('token', '')[:forms.TEXT_SIZE])
+
+
+@route('/set-password', methods=['POST'])
+def set_password(portal):
+    WebUser = portal.pool.get('web.user')
+    email = forms.text(portal, 'email', 'msg_portal_email')
+    token = forms.text(portal, 'token', 'msg_portal_password')
+    password = forms.text(portal, 'password', 'msg_portal_password',
+        strip=False)
+    # web_user checks the token, its expiry and the password's rules
+    if not WebUser.set_password_token(email, token, password):
+        raise NotFound()
+    return sign_in_page(portal, notice=_('msg_portal_password_set'))
