@@ -240,6 +240,16 @@ def email_reports(attach):
     return taken
 
 
+def seed_portal():
+    "A customer's portal account and quotations on secure links"
+    from trytond.pool import Pool
+
+    from demo import portal
+    Contract = Pool().get('sale.subscription')
+    return portal.seed(Contract.search([('state', '=', 'running')],
+            order=[('id', 'ASC')], limit=10))
+
+
 # -- what was built --------------------------------------------------------
 
 def status(final=False):
@@ -322,6 +332,7 @@ def build(database_name, customers=200, months=24, seed=1, until=None,
         engine.transaction(engine.release, held_emails)
         engine.transaction(email_reports, taken)
         result = engine.transaction(status, True)
+        result['portal'] = engine.transaction(seed_portal)
     finally:
         sink.stop()
     result.update(seconds=round(time.monotonic() - started),

@@ -66,6 +66,16 @@ def banner(url, database, mail, logs, summary):
             f"invoices ({summary['paid_invoices']} paid by card), "
             f"{summary['failed_payments']} declined charges, "
             f"{summary['emails_sent']} e-mails sent")
+        portal = summary.get('portal')
+        if portal:
+            lines.append(
+                f"  portal        {url}{database}/portal/  (sign in as "
+                f"{portal['email']}, password {portal['password']}: "
+                f"{portal['customer']}'s contracts and invoices)")
+            for quotation in portal['quotations']:
+                lines.append(f"  quotation     {url.rstrip('/')}"
+                    f"{quotation['path']}  ({quotation['customer']}: "
+                    "open, tick, sign, accept)")
         lines.append("")
         lines.append("What to try (menu Abonnementverträge › Verträge, "
             "search a contract by its number):")

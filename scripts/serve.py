@@ -58,7 +58,9 @@ def write_config(path, uri, port, db_path=None, sao_root=SAO_ROOT,
     cfg['database'] = {'uri': uri, 'list': 'False'}
     if db_path:
         cfg['database']['path'] = db_path
-    cfg['web'] = {'listen': f'{host}:{port}', 'root': sao_root}
+    # hostname: the links e-mailed to customers (portal pages) point here
+    cfg['web'] = {'listen': f'{host}:{port}', 'root': sao_root,
+        'hostname': f'{host}:{port}'}
     # tests log in repeatedly from 127.0.0.1; don't get rate limited
     cfg['session'] = {'max_attempt': '100'}
     # this script serves the demo and the test databases: their cards are

@@ -15,6 +15,7 @@ import urllib.request
 from email import policy
 
 import pytest
+import requests
 
 from conftest import ROOT, backend_name
 
@@ -112,6 +113,22 @@ def test_demo_builds_and_runs_as_production(tmp_path):
         assert not answer.get('error'), answer
         user_id, session = answer['result'][:2]
         assert user_id > 0 and len(session) > 20
+        # the portal: the quotation links and the sign-in printed work
+        portal = summary['portal']
+        for quotation in portal['quotations']:
+            assert quotation['path'] in banner
+            page = requests.get(f'http://127.0.0.1:{port}'
+                f"{quotation['path']}")
+            assert page.status_code == 200
+            assert quotation['customer'] in page.text
+        assert portal['email'] in banner and portal['password'] in banner
+        customer = requests.Session()
+        customer.get(f'http://127.0.0.1:{port}/demo/portal/sign-in')
+        home = customer.post(f'http://127.0.0.1:{port}/demo/portal/sign-in',
+            data={'csrf_token': customer.cookies['portal_csrf'],
+                'email': portal['email'], 'password': portal['password']})
+        assert home.status_code == 200 and 'portal_session' in (
+            customer.cookies), home.text
         # the worker sends the e-mail left to it, now with its PDF
         deadline = time.monotonic() + 90
         while not pdf_mails(mail) and time.monotonic() < deadline:

@@ -111,6 +111,16 @@ class WebUser(metaclass=PoolMeta):
             link='%s/link/%s' % (base_url, token), minutes=minutes)
 
     @classmethod
+    def sign_in_link_valid(cls, token):
+        "Whether token is a sign-in link that opens (without spending it)"
+        if not token or len(token) > 100:
+            return False
+        return bool(cls.search([
+                    ('sign_in_link_hash', '=', _hash(token)),
+                    ('sign_in_link_expires', '>=', _now()),
+                    ], limit=1))
+
+    @classmethod
     def sign_in_with_link(cls, token):
         """The web user a valid link's token opens, or None; the link is
         spent (a link opens once)"""

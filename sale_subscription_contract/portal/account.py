@@ -60,7 +60,10 @@ def sign_in_link(portal):
 @route('/link/<token>')
 def link_form(portal, token):
     # opening the link signs in only by the button: a mail scanner that
-    # fetches links must not spend it
+    # fetches links must not spend it; a link that opens nothing is a 404
+    WebUser = portal.pool.get('web.user')
+    if not WebUser.sign_in_link_valid(token):
+        raise NotFound()
     return portal.render('link.html', title=_('msg_portal_sign_in'),
         token=token)
 

@@ -1,0 +1,114 @@
+"""Every address of the customer portal, taken from the routes the module
+registers on trytond's WSGI application (a new page is probed without
+being listed here), tried by a signed-in customer A:
+- with customer B's ids and with tokens that open nothing (made up, or B's
+  spent link): 404, for GET and for POST with a valid CSRF token;
+- every POST without its CSRF token: 403;
+and nothing is written by any of it (row counts and last writes)."""
+import pytest
+import requests
+
+from portal_fixture import csrf, portal_server, sign_in, snapshot  # noqa
+from test_browser import sao_root  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.slow
+
+# the portal's own 404 page, never the generic one
+NOT_FOUND_TEXT = 'Diese Seite gibt es nicht'
+
+
+def portal_rules():
+    "(rule, methods, arguments) of the portal's pages"
+    import trytond.modules.sale_subscription_contract.portal  # noqa: F401
+    from trytond.modules.sale_subscription_contract.portal.web import prefix
+    from trytond.wsgi import app
+    start = '/<database_name>/%s/' % prefix()
+    rules = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(start) or '/static/' in rule.rule:
+            continue
+        arguments = set(rule.arguments) - {'database_name'}
+        if 'unknown' in arguments:
+            continue  # the catch-all 404 page itself
+        rules.append((rule, set(rule.methods) - {'HEAD', 'OPTIONS'},
+                arguments))
+    return rules
+
+
+def foreign_values(server):
+    "What customer A is not to reach: B's ids, tokens that open nothing"
+    return {
+        'contract_id': server['other']['id'],
+        'invoice_id': server['other']['invoice_id'],
+        'token': [server['used_token'], 'x' * 43],
+        }
+
+
+def urls(server, rule, arguments):
+    "The URLs of rule with customer B's values (one per token tried)"
+    values = foreign_values(server)
+    tokens = values['token'] if 'token' in arguments else [None]
+    result = []
+    for token in tokens:
+        filled = {name: values[name] for name in arguments
+            if name != 'token'}
+        if token:
+            filled['token'] = token
+        filled['database_name'] = server['database']
+        path = rule.build(filled, append_unknown=False)[1]
+        result.append(server['url'].rstrip('/') + path)
+    return result
+
+
+def test_the_probe_knows_every_argument(portal_server):  # noqa: F811
+    "A page with an argument the probe cannot fill must be added to it"
+    known = set(foreign_values(portal_server))
+    for rule, _, arguments in portal_rules():
+        assert arguments <= known, (rule.rule, arguments - known)
+
+
+def test_another_customers_ids_and_dead_tokens_are_404(
+        portal_server):  # noqa: F811
+    client = sign_in(portal_server)
+    before = snapshot(portal_server)
+    problems, probed = [], 0
+    for rule, methods, arguments in portal_rules():
+        if not arguments:
+            continue
+        for url in urls(portal_server, rule, arguments):
+            for method in sorted(methods):
+                data = {'csrf_token': csrf(client)} if method == 'POST' else None
+                response = client.request(method, url, data=data,
+                    allow_redirects=False)
+                probed += 1
+                if (response.status_code != 404
+                        or NOT_FOUND_TEXT not in response.text):
+                    problems.append(
+                        f"{method} {url}: {response.status_code}")
+    assert probed >= 10
+    assert not problems, '\n'.join(problems)
+    assert snapshot(portal_server) == before
+
+
+def test_every_post_without_its_csrf_token_is_403(
+        portal_server):  # noqa: F811
+    client = sign_in(portal_server)
+    anonymous = requests.Session()
+    anonymous.get(portal_server['portal'] + '/')
+    before = snapshot(portal_server)
+    problems, probed = [], 0
+    for rule, methods, arguments in portal_rules():
+        if 'POST' not in methods:
+            continue
+        for url in urls(portal_server, rule, arguments):
+            for session in [client, anonymous]:
+                for data in [{}, {'csrf_token': 'x' * 43}]:
+                    response = session.post(url, data=data,
+                        allow_redirects=False)
+                    probed += 1
+                    if response.status_code != 403:
+                        problems.append(
+                            f"POST {url} {data}: {response.status_code}")
+    assert probed >= 20
+    assert not problems, '\n'.join(problems)
+    assert snapshot(portal_server) == before
