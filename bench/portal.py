@@ -81,7 +81,8 @@ def prepare(database, n):
 
 
 def start_trytond(uri, database, tmp):
-    from serve import free_port, wait_port
+    from rpc_server import wait_http
+    from serve import free_port
     port = free_port()
     config = os.path.join(tmp, 'trytond.conf')
     with open(config, 'w') as file:
@@ -94,7 +95,7 @@ def start_trytond(uri, database, tmp):
     process = subprocess.Popen([os.path.join(os.path.dirname(
                     sys.executable), 'trytond'), '-c', config, '-d',
             database], stdout=log, stderr=subprocess.STDOUT, env=env)
-    wait_port('127.0.0.1', port, timeout=120, proc=process)
+    wait_http(f'http://127.0.0.1:{port}/', process, timeout=120)
     return process, f'http://127.0.0.1:{port}/{database}'
 
 

@@ -58,7 +58,6 @@ def contract_for(env, name, plan, start, seats=2, email=None):
 def setup(password):
     pool = Pool()
     User = pool.get('res.user')
-    today = datetime.date.today()
     # sao logs in as admin/admin (too short for the password rules)
     User.write([User(USER)], {
             'password_hash': User.hash_password(password),
@@ -70,6 +69,8 @@ def setup(password):
     company = create_company()
     with Transaction().set_context(company=company.id,
             companies=[company.id]):
+        # the company's day (its time zone), as the server's pages show it
+        today = pool.get('ir.date').today()
         create_chart(company)
         create_fiscalyears(company, today.year - 1, today.year + 2)
         create_taxes(company)

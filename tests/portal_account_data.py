@@ -71,10 +71,11 @@ def setup(password):
             'password_hash': User.hash_password(password),
             'email': 'admin@example.com'})
     load_german()
-    today = datetime.date.today()
     company = create_company()
     with Transaction().set_context(company=company.id,
             companies=[company.id]):
+        # the company's day (its time zone), as the server's pages show it
+        today = pool.get('ir.date').today()
         create_chart(company)
         create_fiscalyears(company, today.year - 1, today.year + 2)
         create_taxes(company)

@@ -43,7 +43,6 @@ LINK = re.compile(r'/quotation/([A-Za-z0-9_-]{43})')
 def setup(password):
     pool = Pool()
     User = pool.get('res.user')
-    today = datetime.date.today()
     User.write([User(USER)], {
             'password_hash': User.hash_password(password),
             'email': 'admin@example.com'})
@@ -60,6 +59,8 @@ def setup(password):
     company = create_company()
     with Transaction().set_context(company=company.id,
             companies=[company.id]):
+        # the company's day (its time zone), as the server's pages show it
+        today = pool.get('ir.date').today()
         create_chart(company)
         create_fiscalyears(company, today.year - 1, today.year + 2)
         create_taxes(company)
