@@ -108,6 +108,12 @@ class AccessToken(ModelSQL, ModelView):
     def new(cls, contract, purpose, sale=None, expires_at=None):
         """Store a new token for contract (or sale) and return it in clear
         (only once)"""
+        # refused before the INSERT (whose constraint would abort the
+        # transaction on PostgreSQL)
+        if (contract is None) == (sale is None):
+            raise AccessTokenError(gettext(
+                    'sale_subscription_contract'
+                    '.msg_access_token_one_document'))
         # 32 random bytes: 256 bits
         token = secrets.token_urlsafe(32)
         record = cls(
