@@ -52,7 +52,8 @@ def parse_args():
     parser.add_argument('--uri', default='postgresql://postgres@/')
     parser.add_argument('--database', default='bench_portal')
     parser.add_argument('--keep-template', action='store_true',
-        help="reuse the activated template database if it exists")
+        help="reuse the activated template and the built database if "
+        "they exist")
     return parser.parse_args()
 
 
@@ -120,7 +121,10 @@ def targets(base, facts):
     admin = Session(base + '/rpc/', 'admin', 'admin')
     portal = portal_client(base, facts)
     contract_url = f"{base}/portal/contracts/{facts['contract']}"
-    quotation_url = facts['quotation']
+    # the link as e-mailed carries the server's configured name: here the
+    # path on this server
+    from demo.portal import url_path
+    quotation_url = base.rsplit('/', 1)[0] + url_path(facts['quotation'])
 
     def rpc_read():
         admin.call('sale.subscription', 'read', [facts['contract']],
@@ -189,12 +193,23 @@ def main():
         config.update_etc(cfg)
         activation = build_template(
             server, template, cfg, options.keep_template)
-        server.create(database, template)
+        facts_file = os.path.join(ROOT, '.cache', f'{database}.json')
         from trytond.pool import Pool
-        Pool(database).init()
-        start = time.monotonic()
-        facts = prepare(database, options.contracts)
-        setup = time.monotonic() - start
+        if options.keep_template and server.exists(database) and (
+                os.path.exists(facts_file)):
+            Pool(database).init()
+            with open(facts_file) as file:
+                facts = json.load(file)
+            setup = 0.
+        else:
+            server.create(database, template)
+            Pool(database).init()
+            start = time.monotonic()
+            facts = prepare(database, options.contracts)
+            setup = time.monotonic() - start
+            os.makedirs(os.path.dirname(facts_file), exist_ok=True)
+            with open(facts_file, 'w') as file:
+                json.dump(facts, file)
         process, base = start_trytond(options.uri, database, tmp)
         try:
             requests = targets(base, facts)
