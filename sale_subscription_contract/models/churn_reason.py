@@ -3,8 +3,7 @@
 # log (contract-level: a customer who closes one of two contracts for a
 # reason is counted here, as the reason matters even when the customer
 # stays). Same filters and periods as the MRR movements.
-from dateutil.relativedelta import relativedelta
-from sql import Literal, Values
+from sql import Literal
 from sql.aggregate import Count, Min, Sum
 from sql.functions import DateTrunc, Round
 
@@ -13,7 +12,7 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .mrr_movement import PERIOD_MONTHS, PRECISION, period_starts
+from .mrr_movement import PRECISION, month_periods
 
 
 class ChurnReason(ModelSQL, ModelView):
@@ -41,32 +40,14 @@ class ChurnReason(ModelSQL, ModelView):
     def table_query(cls):
         pool = Pool()
         Event = pool.get('sale.subscription.mrr_event')
-        Company = pool.get('company.company')
+        Movement = pool.get('sale.subscription.reporting.mrr_movement')
         Context = pool.get('sale.subscription.reporting.context')
-        context = Transaction().context
-        company_id = context.get('company') or -1
-        period = context.get('period') or 'month'
-        if period not in PERIOD_MONTHS:
-            period = 'month'
-        from_date = context.get('from_date') or Context.default_from_date()
-        to_date = max(context.get('to_date') or Context.default_to_date(),
-            from_date)
-        starts = period_starts(from_date, to_date, period)
-        currency_id = (Company(company_id).currency.id
-            if company_id >= 0 else None)
-        months = Values([(start + relativedelta(months=m), start)
-                for start in starts
-                for m in range(PERIOD_MONTHS[period])])
-
+        company_id, currency_id, period, starts = Context.report_range()
+        months = month_periods(starts, period)
         event = Event.__table__()
-        where = (event.company == company_id) & (event.kind == 'churn')
-        for name in ['plan', 'sales_team', 'salesperson']:
-            if context.get(name):
-                where &= getattr(event, name) == context[name]
-        if context.get('country'):
-            Movement = pool.get('sale.subscription.reporting.mrr_movement')
-            where &= event.subscription.in_(
-                Movement._contracts_in_country(context['country']))
+        where = (Movement._event_filter(
+                event, company_id, Transaction().context)
+            & (event.kind == 'churn'))
         month = cls.date.sql_cast(DateTrunc('month', event.date))
         return event.join(months, condition=month == months.column1).select(
             # one row per period and reason: the period's first event

@@ -16,7 +16,7 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .mrr_movement import PERIOD_MONTHS, PRECISION, period_starts
+from .mrr_movement import PERIOD_MONTHS, PRECISION
 
 RATE_DIGITS = (16, 4)
 
@@ -91,16 +91,9 @@ class KPI(ModelSQL, ModelView):
         Movement = pool.get('sale.subscription.reporting.mrr_movement')
         Context = pool.get('sale.subscription.reporting.context')
         context = Transaction().context
-        company_id = context.get('company') or -1
-        period = context.get('period') or 'month'
-        if period not in PERIOD_MONTHS:
-            period = 'month'
-        from_date = context.get('from_date') or Context.default_from_date()
-        to_date = max(context.get('to_date') or Context.default_to_date(),
-            from_date)
+        company_id, _, period, starts = Context.report_range()
         step = relativedelta(months=PERIOD_MONTHS[period])
-        bounds = Values([(s, s + step)
-                for s in period_starts(from_date, to_date, period)])
+        bounds = Values([(s, s + step) for s in starts])
         start, end = bounds.column1, bounds.column2
 
         movement = Movement.table_query()

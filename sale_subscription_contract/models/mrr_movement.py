@@ -50,6 +50,12 @@ def period_starts(from_date, to_date, period):
     return starts
 
 
+def month_periods(starts, period):
+    "VALUES (month's first day, its period's first day) of the periods"
+    return Values([(start + relativedelta(months=m), start)
+            for start in starts for m in range(PERIOD_MONTHS[period])])
+
+
 class ReportingContext(ModelView):
     "The filters of the subscription reports"
     __name__ = 'sale.subscription.reporting.context'
@@ -106,6 +112,24 @@ class ReportingContext(ModelView):
     def default_period(cls):
         return Transaction().context.get('period', 'month')
 
+    @classmethod
+    def report_range(cls):
+        """(company id, its currency id, period, first days of the periods)
+        the reports of the context cover; -1 and None without a company"""
+        Company = Pool().get('company.company')
+        context = Transaction().context
+        company_id = context.get('company') or -1
+        period = context.get('period') or 'month'
+        if period not in PERIOD_MONTHS:
+            period = 'month'
+        from_date = context.get('from_date') or cls.default_from_date()
+        to_date = max(context.get('to_date') or cls.default_to_date(),
+            from_date)
+        currency_id = (Company(company_id).currency.id
+            if company_id >= 0 else None)
+        return (company_id, currency_id, period,
+            period_starts(from_date, to_date, period))
+
 
 class MRRMovement(ModelSQL, ModelView):
     "MRR movements of a period, per customer"
@@ -144,27 +168,14 @@ class MRRMovement(ModelSQL, ModelView):
     @classmethod
     def table_query(cls):
         pool = Pool()
-        Company = pool.get('company.company')
         Context = pool.get('sale.subscription.reporting.context')
         context = Transaction().context
-        company_id = context.get('company') or -1
-        period = context.get('period') or 'month'
-        if period not in PERIOD_MONTHS:
-            period = 'month'
-        from_date = context.get('from_date') or Context.default_from_date()
-        to_date = context.get('to_date') or Context.default_to_date()
-        if from_date > to_date:
-            from_date = to_date
-        starts = period_starts(from_date, to_date, period)
-        currency_id = (Company(company_id).currency.id
-            if company_id >= 0 else None)
+        company_id, currency_id, period, starts = Context.report_range()
 
         daily = cls._customer_days(company_id, context)
         classified = cls._classified(daily)
         # each month of the range maps to its period's first day
-        months = Values([(start + relativedelta(months=m), start)
-                for start in starts
-                for m in range(PERIOD_MONTHS[period])])
+        months = month_periods(starts, period)
         month = cls.date.sql_cast(DateTrunc('month', classified.date))
         kinds = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
         per_period = classified.join(months,
@@ -210,9 +221,18 @@ class MRRMovement(ModelSQL, ModelView):
     def _customer_days(cls, company_id, context, per='party'):
         """The filtered MRR changes summed per customer (or per contract
         with per='subscription', named party alike) and day"""
-        pool = Pool()
-        Event = pool.get('sale.subscription.mrr_event')
+        Event = Pool().get('sale.subscription.mrr_event')
         event = Event.__table__()
+        where = cls._event_filter(event, company_id, context)
+        key = Column(event, per)
+        return event.select(
+            key.as_('party'), event.date.as_('date'),
+            Round(Sum(event.mrr_change), PRECISION).as_('delta'),
+            where=where, group_by=[key, event.date])
+
+    @classmethod
+    def _event_filter(cls, event, company_id, context):
+        "The condition on the MRR events of the context's filters"
         where = event.company == company_id
         for name in ['plan', 'sales_team', 'salesperson']:
             if context.get(name):
@@ -220,11 +240,7 @@ class MRRMovement(ModelSQL, ModelView):
         if context.get('country'):
             where &= event.subscription.in_(
                 cls._contracts_in_country(context['country']))
-        key = Column(event, per)
-        return event.select(
-            key.as_('party'), event.date.as_('date'),
-            Round(Sum(event.mrr_change), PRECISION).as_('delta'),
-            where=where, group_by=[key, event.date])
+        return where
 
     @classmethod
     def _contracts_in_country(cls, country):
