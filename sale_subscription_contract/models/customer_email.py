@@ -57,6 +57,19 @@ def plain_text(body):
     return html_.unescape(text).strip() + '\n'
 
 
+def render_template(template, name, values):
+    "The subject or body (name) of an e-mail template rendered with values"
+    text = getattr(template, name) or ''
+    try:
+        return TextTemplate(text).generate(**values).render()
+    except Exception as exception:
+        raise CustomerEmailError(gettext(
+                'sale_subscription_contract'
+                '.msg_customer_email_template_error',
+                template=template.rec_name,
+                error=str(exception))) from exception
+
+
 class CustomerEmail(Workflow, ModelSQL, ModelView):
     __name__ = 'sale.subscription.customer_email'
 
@@ -298,9 +311,9 @@ class CustomerEmail(Workflow, ModelSQL, ModelView):
                     'link_days': AccessToken.validity().days,
                     'lang': Lang.get(code),
                     })
-            subject = ' '.join(self._render(
+            subject = ' '.join(render_template(
                     template, 'subject', values).split())
-            body = self._render(template, 'body', values)
+            body = render_template(template, 'body', values)
             logged_body = body
             if link:
                 logged_body = body.replace(link, logged_link)
@@ -319,17 +332,6 @@ class CustomerEmail(Workflow, ModelSQL, ModelView):
         msg['Subject'] = subject
         msg['Auto-Submitted'] = 'auto-generated'
         return msg, logged_body, files
-
-    def _render(self, template, name, values):
-        text = getattr(template, name) or ''
-        try:
-            return TextTemplate(text).generate(**values).render()
-        except Exception as exception:
-            raise CustomerEmailError(gettext(
-                    'sale_subscription_contract'
-                    '.msg_customer_email_template_error',
-                    template=template.rec_name,
-                    error=str(exception))) from exception
 
     def _get_pdf(self, report, invoice):
         "Return (file name, PDF) of the action report for invoice"

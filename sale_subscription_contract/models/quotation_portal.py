@@ -21,6 +21,7 @@ from trytond.transaction import Transaction
 
 from ..exceptions import QuotationPortalError
 from .access_token import SERIALIZATION_FAILURE
+from .customer_email import render_template
 from .payment_method import tokenising_methods
 
 # what a customer may type or draw: more is refused, never truncated
@@ -112,7 +113,6 @@ class Sale(metaclass=PoolMeta):
         Template = pool.get('ir.email.template')
         ModelData = pool.get('ir.model.data')
         Report = pool.get('ir.action.report')
-        CustomerEmail = pool.get('sale.subscription.customer_email')
         email = self.party.email
         if not email:
             raise _error('msg_quotation_no_email',
@@ -125,9 +125,9 @@ class Sale(metaclass=PoolMeta):
                     'email_template_quotation'))
             sale = self.__class__(self.id)
             values = {'record': sale, 'link': link}
-            subject = ' '.join(CustomerEmail()._render(
+            subject = ' '.join(render_template(
                     template, 'subject', values).split())
-            body = CustomerEmail()._render(template, 'body', values)
+            body = render_template(template, 'body', values)
             report = Report(ModelData.get_id('sale_subscription_contract',
                     'report_subscription_quotation_pdf'))
             Email.send(to=email, subject=subject, body=body,
