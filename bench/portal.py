@@ -3,6 +3,7 @@ JSON-RPC read of the same contract, on PostgreSQL.
 
     .venv/bin/python bench/portal.py [--contracts 10000] [--clients 1,32]
         [--seconds 10] [--uri postgresql://postgres@/] [--keep-template]
+        [--profile]
 
 A database gets N running contracts (bench/billing.py's set-up: one
 company, a monthly plan, 1-3 lines each); one of them is billed and its
@@ -16,7 +17,9 @@ The targets:
   (the fields its form shows), as sao does, logged in as the administrator;
 - contract page: the signed-in customer's contract page;
 - quotation page: the quotation opened with its link.
-Prints figures, asserts nothing.
+Prints figures, asserts nothing. With --profile, each page is instead
+requested in this process: SQL queries and time per request, and the
+functions that take the time.
 """
 import argparse
 import json
@@ -54,6 +57,8 @@ def parse_args():
     parser.add_argument('--keep-template', action='store_true',
         help="reuse the activated template and the built database if "
         "they exist")
+    parser.add_argument('--profile', action='store_true',
+        help="count the queries of each page and profile it in-process")
     return parser.parse_args()
 
 
@@ -144,6 +149,59 @@ def targets(base, facts):
         }
 
 
+def profile(database, facts, rounds=20):
+    "Queries and time per page, requested in this process; the top callers"
+    import cProfile
+    import logging
+    import pstats
+    from urllib.parse import urlencode
+
+    from werkzeug.test import Client
+
+    import trytond.modules.sale_subscription_contract  # noqa: F401 routes
+    from demo.portal import url_path
+    from trytond.wsgi import app
+
+    queries = []
+
+    class Count(logging.Handler):
+        def emit(self, record):
+            queries.append(record.getMessage())
+    sql = logging.getLogger('trytond.backend.postgresql.database')
+    sql.setLevel(logging.DEBUG)
+    sql.addHandler(Count())
+
+    client = Client(app)
+    base = f'/{database}/portal'
+    client.get(base + '/sign-in')
+    csrf = client.get_cookie('portal_csrf', path=base + '/').value
+    client.post(base + '/sign-in', data=urlencode({'csrf_token': csrf,
+                'email': facts['email'], 'password': PASSWORD}),
+        content_type='application/x-www-form-urlencoded')
+    pages = {
+        'contract page': f"{base}/contracts/{facts['contract']}",
+        'quotation page': url_path(facts['quotation']),
+        }
+    for name, url in pages.items():
+        assert client.get(url).status_code == 200, name
+        del queries[:]
+        profiler = cProfile.Profile()
+        start = time.monotonic()
+        profiler.enable()
+        for _ in range(rounds):
+            client.get(url)
+        profiler.disable()
+        elapsed = (time.monotonic() - start) / rounds
+        print(f"{name}: {elapsed * 1000:.1f} ms, "
+            f"{len(queries) / rounds:.0f} queries per request")
+        if os.environ.get('PROFILE_QUERIES'):
+            for query in queries[:len(queries) // rounds]:
+                print('   ', query[:300])
+        stats = pstats.Stats(profiler)
+        stats.sort_stats('cumulative').print_stats(40)
+        stats.sort_stats('tottime').print_stats(25)
+
+
 def load(request, clients, seconds):
     "Run clients loops of request for seconds; return the figures"
     latencies, errors = [], [0]
@@ -210,6 +268,9 @@ def main():
             os.makedirs(os.path.dirname(facts_file), exist_ok=True)
             with open(facts_file, 'w') as file:
                 json.dump(facts, file)
+        if options.profile:
+            profile(database, facts)
+            return
         process, base = start_trytond(options.uri, database, tmp)
         try:
             requests = targets(base, facts)

@@ -126,8 +126,9 @@ def fill(env, today, password):
         'other': quotation("Andere KG", seats),
         'race': quotation("Doppelklick GmbH", seats),
         'decline': quotation("Absage OHG", seats),
-        'payment': quotation("Zahlung GmbH", seats, confirmation='payment',
-            plan=card_plan),
+        # a one-time line too: the card pays it with the first period
+        'payment': quotation("Zahlung GmbH", seats + [(products['setup'], 1)],
+            confirmation='payment', plan=card_plan),
         'expired': quotation("Abgelaufen e.K.", seats),
         'cancelled': quotation("Storniert GmbH", seats),
         }
@@ -202,7 +203,8 @@ def first_invoice(sale_id):
             'payment_method': bool(contract.payment_method),
             'total': str(invoice.total_amount),
             'invoice_state': invoice.state,
-            'sale_invoices': [str(i.total_amount) for i in sale.invoices]}
+            'sale_invoices': [(str(i.total_amount), i.state)
+                for i in sale.invoices]}
 
 
 def main(command, *args):

@@ -257,7 +257,9 @@ def test_accept_with_a_card(server):
     assert written(server, 'payment') == before
     assert server['admin'].call('sale.subscription.payment_method',
         'search_count', [('party.name', '=', 'Zahlung GmbH')]) == 0
-    page = client.get(link(server, 'payment')).text
+    page = client.get(link(server, 'payment'))
+    assert totals(page) == ['71,16 €', '177,31 €', '248,47 €']
+    page = page.text
     assert 'name="card_number"' in page and 'signature-pad' not in page
     accepted = client.post(link(server, 'payment') + '/accept',
         data=dict(card, card_number='4242 4242 4242 4242'))
@@ -266,9 +268,13 @@ def test_accept_with_a_card(server):
     invoice = rpc_server.build(DATA, server['database'], server['path'],
         ['first_invoice', str(sale['id'])], server['tmp'] / 'card.log')
     assert invoice['payment_method'], "the card pays the contract"
-    # billed at the acceptance and charged to the card at once
-    assert invoice['total'] == sale['first_invoice_total'] == '71.16'
+    # billed at the acceptance and charged to the card at once: the
+    # contract's first period and the sale's invoice of the one-time setup
+    # line, together the first payment the page showed, to the cent
+    assert invoice['total'] == '71.16'
     assert invoice['invoice_state'] == 'paid'
+    assert invoice['sale_invoices'] == [['177.31', 'paid']]
+    assert sale['first_invoice_total'] == '248.47'  # 71.16 + 177.31
 
 
 def test_what_a_hostile_visitor_tries(server):

@@ -301,6 +301,41 @@ class Sale(metaclass=PoolMeta):
                     Contract.bill(Contract.claim(due, today), today)
         return contracts
 
+    @classmethod
+    def process(cls, sales):
+        super().process(sales)
+        cls.charge_one_time_invoices(sales)
+
+    @classmethod
+    def charge_one_time_invoices(cls, sales):
+        """The first payment the quotation page showed covers the one-time
+        lines too: the sale's own invoice of them (made by the ERP's
+        processing, in draft) is posted and charged to the card given online,
+        queued like the contract's first charge. Only a draft invoice is
+        charged, so processing the sale again charges nothing twice."""
+        pool = Pool()
+        Invoice = pool.get('account.invoice')
+        Payment = pool.get('account.payment')
+        Contract = pool.get('sale.subscription')
+        # read again: processing has just made the invoices
+        paid = [s for s in cls.browse([s.id for s in sales])
+            if s.portal_payment_method and s.state in {'processing', 'done'}]
+        for sale in paid:
+            drafts = [i for i in sale.invoices
+                if i.state in {'draft', 'validated'} and i.total_amount > 0]
+            contracts = Contract.search([('origin_sale', '=', sale.id)])
+            if not drafts or not contracts:
+                continue
+            contract = contracts[0]
+            with Transaction().set_context(company=sale.company.id,
+                    companies=[sale.company.id]):
+                Invoice.post(drafts)
+                payments = [p for p in (
+                        contract.new_charge(Invoice(i.id)) for i in drafts)
+                    if p]
+                if payments:
+                    Payment.subscription_start(payments)
+
     @staticmethod
     def _signature_image(value):
         "The PNG of a drawn signature (a data URL), None if not drawn"
