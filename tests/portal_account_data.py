@@ -116,6 +116,10 @@ def fill(env, today):
     pay = confirmed(env, party_a, card, today)
     pay.payment_method = add_card(journal, party_a, INSUFFICIENT_FUNDS)
     pay.save()
+    # paid again from the contract page once its card is replaced
+    retry = confirmed(env, party_a, card, today)
+    retry.payment_method = add_card(journal, party_a, INSUFFICIENT_FUNDS)
+    retry.save()
     method = confirmed(env, party_a, card, today)
     method.payment_method = add_card(journal, party_a, DECLINED)
     method.save()
@@ -127,10 +131,10 @@ def fill(env, today):
     invoices = {}
     for contract in [change, close, restricted, other]:
         invoices[contract.id], = bill(env, contract, started)
-    for contract in [pay, method]:
+    for contract in [pay, method, retry]:
         bill(env, contract, today)
     env.run_tasks()
-    pay, method = Contract.browse([pay.id, method.id])
+    pay, method, retry = Contract.browse([pay.id, method.id, retry.id])
     assert pay.payment_failed and not pay.payment_method_needed
     assert method.payment_failed and method.payment_method_needed
 
@@ -166,6 +170,8 @@ def fill(env, today):
         'restricted': facts(restricted), 'other': facts(other),
         'pay': dict(facts(pay), invoice=pay.dunning_invoice.number),
         'method': dict(facts(method), invoice=method.dunning_invoice.number),
+        'retry': dict(facts(retry), invoice=retry.dunning_invoice.number,
+            invoice_id=retry.dunning_invoice.id),
         'used_token': used_link.rsplit('/', 1)[1],
         'expired_link': expired,
         'plus': plus.id, 'quotation': quotation.id,

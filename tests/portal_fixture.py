@@ -122,3 +122,9 @@ def mails_to(server, address):
 def link_in(message):
     body = message.get_body(('plain',)).get_content()
     return re.search(r'https?://\S+/link/(\S+)', body).group(1)
+
+
+def money_text(amount):
+    "amount as the German pages write it"
+    return '{:,.2f} €'.format(amount).replace(',', '_').replace(
+        '.', ',').replace('_', '.')

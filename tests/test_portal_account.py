@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from portal_fixture import (  # noqa: F401 (fixture)
-    count, csrf, link_in, mails_to, portal_server, sign_in, snapshot, value)
+    count, csrf, link_in, mails_to, money_text, portal_server, sign_in,
+    snapshot, value)
 from test_browser import (  # noqa: F401 (fixtures)
     SHOTS, chromium, chromium_page, sao_root)
 
@@ -311,6 +312,57 @@ def test_pause_and_resume(server, client):
     assert resumed.status_code == 303, resumed.text
     assert value(server, 'SELECT paused_from FROM sale_subscription '
         f"WHERE id = {contract['id']}")[0] is None
+
+
+def test_plan_switch_applied_bills_what_the_preview_said(server, client):
+    portal = server['portal']
+    contract = server['change']
+    form = {'quantity_%s' % server['line']: '3', 'plan': str(server['plus'])}
+    preview = client.post('%s/contracts/%s/change' % (portal, contract['id']),
+        data={'csrf_token': csrf(client), **form})
+    assert preview.status_code == 200, preview.text
+    paid_now, = re.findall(r'id="paid-now">([^<]*)<', preview.text)
+    invoices = value(server, 'SELECT MAX(id) FROM account_invoice')[0]
+    applied = client.post('%s/contracts/%s/change/apply' % (
+            portal, contract['id']),
+        data={'csrf_token': csrf(client), **form}, allow_redirects=False)
+    assert applied.status_code == 303, applied.text
+    assert value(server, 'SELECT plan FROM sale_subscription '
+        f"WHERE id = {contract['id']}")[0] == server['plus']
+    # the invoices made now: the credit of the old plan's rest and the new
+    # plan's first period, their sum the preview's "paid now"
+    total = value(server, 'SELECT SUM(total_amount_cache) FROM '
+        f'account_invoice WHERE id > {invoices}')[0]
+    assert money_text(total) == paid_now.replace('\xa0', ' ')
+    page = client.get('%s/contracts/%s' % (portal, contract['id'])).text
+    assert 'Flex Plus' in re.search(r'id="plan">([^<]*)<', page).group(1)
+
+
+def test_pay_a_failed_invoice_from_the_contract_page(server, client):
+    "A soft decline: the customer replaces the card, then pays again"
+    portal = server['portal']
+    contract = server['retry']
+    page = client.get('%s/contracts/%s' % (portal, contract['id'])).text
+    assert contract['invoice'] in re.search(
+        r'id="payment-failed">([^<]*)<', page).group(1)
+    saved = client.post('%s/contracts/%s/card' % (portal, contract['id']),
+        data={'csrf_token': csrf(client), 'holder': 'Kunde A',
+            'number': '4242 4242 4242 4242', 'exp_month': '12',
+            'exp_year': '2031', 'cvc': '123'}, allow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    paid = client.post('%s/contracts/%s/pay' % (portal, contract['id']),
+        data={'csrf_token': csrf(client)})
+    assert paid.status_code == 200, paid.text
+    assert 'id="payment-failed"' not in paid.text
+    assert value(server, 'SELECT state FROM account_payment '
+        f"WHERE subscription_invoice = {contract['invoice_id']} "
+        'ORDER BY id DESC')[0] == 'succeeded'
+    assert value(server, 'SELECT dunning_invoice FROM sale_subscription '
+        f"WHERE id = {contract['id']}")[0] is None
+    # nothing left to pay: the page is gone
+    again = client.post('%s/contracts/%s/pay' % (portal, contract['id']),
+        data={'csrf_token': csrf(client)}, allow_redirects=False)
+    assert again.status_code == 404
 
 
 def test_reset_password_by_e_mail(server):
