@@ -128,6 +128,10 @@ def fill(env, today):
 
     other = contract_for(env, "Kunde B AG", flex, started,
         email='kunde-b@example.com')
+    other_quotation = make_sale(env, other.party, flex,
+        [(products['seat'], 1)], sale_date=today, start_date=today)
+    Sale = pool.get('sale.sale')
+    Sale.quote([quotation, other_quotation])
     invoices = {}
     for contract in [change, close, restricted, other]:
         invoices[contract.id], = bill(env, contract, started)
@@ -175,6 +179,8 @@ def fill(env, today):
         'used_token': used_link.rsplit('/', 1)[1],
         'expired_link': expired,
         'plus': plus.id, 'quotation': quotation.id,
+        'quotation_number': Sale(quotation.id).number,
+        'other_quotation': other_quotation.id,
         'option': products['backup'].subscription_services[0].id,
         'seat_service': change.lines[0].service.id,
         'line': change.lines[0].id,

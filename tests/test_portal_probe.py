@@ -40,6 +40,7 @@ def foreign_values(server):
     return {
         'contract_id': server['other']['id'],
         'invoice_id': server['other']['invoice_id'],
+        'sale_id': server['other_quotation'],
         'token': [server['used_token'], 'x' * 43],
         }
 

@@ -95,14 +95,18 @@ class Sale(metaclass=PoolMeta):
                 datetime.time())
         return AccessToken._now() + AccessToken.validity()
 
-    def quotation_link(self):
-        "Return a new secure link to the quotation page"
-        pool = Pool()
-        AccessToken = pool.get('sale.subscription.access_token')
-        Contract = pool.get('sale.subscription')
+    def quotation_token(self):
+        "Return the token of a new secure link to the quotation page"
+        AccessToken = Pool().get('sale.subscription.access_token')
         token, _ = AccessToken.new(None, 'quotation', sale=self,
             expires_at=self.quotation_link_expiry())
-        return '%s/quotation/%s' % (Contract.portal_url(), token)
+        return token
+
+    def quotation_link(self):
+        "Return a new secure link to the quotation page"
+        Contract = Pool().get('sale.subscription')
+        return '%s/quotation/%s' % (Contract.portal_url(),
+            self.quotation_token())
 
     def _send_quotation(self):
         """E-mail the quotation through the ERP's ir.email: logged on the

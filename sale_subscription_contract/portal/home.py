@@ -37,9 +37,10 @@ def home_page(portal):
             ('party', 'in', parties),
             ('state', 'in', SHOWN_CONTRACT_STATES),
             ], order=[('start_date', 'DESC'), ('id', 'DESC')])
+    # sent to the customer: a draft is still the salesperson's
     quotations = Sale.search([
             ('party', 'in', parties),
-            ('state', 'in', ['draft', 'quotation']),
+            ('state', '=', 'quotation'),
             ], order=[('id', 'DESC')])
     orders = Sale.search([
             ('party', 'in', parties),
@@ -49,6 +50,21 @@ def home_page(portal):
     return portal.render('home.html', title=_('msg_portal_home'),
         contracts=contracts, quotations=quotations, orders=orders,
         invoices=invoices)
+
+
+@route('/quotations/<int:sale_id>', methods=['POST'])
+def open_quotation(portal, sale_id):
+    """The quotation page of one of the customer's quotations: a new link
+    (as the e-mail's), the page is the same for both ways in"""
+    Sale = portal.pool.get('sale.sale')
+    sales = Sale.search([
+            ('id', '=', sale_id),
+            ('party', 'in', [p.id for p in signed_in(portal)]),
+            ('state', '=', 'quotation'),
+            ], limit=1)
+    if not sales:
+        raise NotFound()
+    return portal.redirect('/quotation/%s' % sales[0].quotation_token())
 
 
 def customer_invoices(parties, domain=None, limit=None):
