@@ -55,6 +55,11 @@ class MRREvent(ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_indexes.add(Index(
                 t, (t.company, Index.Equality()), (t.date, Index.Range())))
+        # the reports' customer-days (sum per customer and day, in order):
+        # read from the index alone, already sorted
+        cls._sql_indexes.add(Index(
+                t, (t.company, Index.Equality()), (t.party, Index.Range()),
+                (t.date, Index.Range()), include=[t.mrr_change]))
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
 
     @classmethod

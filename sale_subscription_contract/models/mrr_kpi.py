@@ -1,14 +1,15 @@
 # Subscription KPIs per period, from the same filtered MRR event log as the
-# MRR movements (mrr_movement.py), in one SQL query: the movements of the
-# period, and the customers and contracts with MRR at its start and end,
-# each counted from "spans" (a customer's MRR from one change to the next).
+# MRR movements (mrr_movement.py), in one SQL query: the customers' changes
+# classified as the movements are (and the contracts' alike), summed per
+# period; the customers and contracts with MRR at the end of a period are
+# those with MRR before the first period, plus those that got MRR, minus
+# those that lost it, up to the period (a running sum, no range join).
 from decimal import Decimal
 
-from dateutil.relativedelta import relativedelta
-from sql import Literal, Null, Values, Window
+from sql import Column, Literal, Values, Window
 from sql.aggregate import Count, Sum
-from sql.conditionals import Coalesce, NullIf
-from sql.functions import Lead, Round
+from sql.conditionals import Case, Coalesce, NullIf
+from sql.functions import DateTrunc, FirstValue, Round
 
 from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
@@ -16,7 +17,9 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .mrr_movement import PERIOD_MONTHS, PRECISION
+from .mrr_movement import PRECISION, month_periods
+
+KINDS = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
 
 RATE_DIGITS = (16, 4)
 
@@ -91,21 +94,50 @@ class KPI(ModelSQL, ModelView):
         Movement = pool.get('sale.subscription.reporting.mrr_movement')
         Context = pool.get('sale.subscription.reporting.context')
         context = Transaction().context
-        company_id, _, period, starts = Context.report_range()
-        step = relativedelta(months=PERIOD_MONTHS[period])
-        bounds = Values([(s, s + step) for s in starts])
-        start, end = bounds.column1, bounds.column2
+        company_id, currency_id, period, starts = Context.report_range()
+        months = month_periods(starts, period)
 
-        movement = Movement.table_query()
-        customers = cls._spans(
-            Movement._customer_days(company_id, context))
-        contracts = cls._spans(
-            Movement._customer_days(company_id, context, per='subscription'))
-        customers_start = cls._active(bounds, customers, start)
-        customers_end = cls._active(bounds, customers, end)
-        contracts_end = cls._active(bounds, contracts, end)
-        churned = cls._churned(bounds, customers, Movement._classified(
-                Movement._customer_days(company_id, context)))
+        def book(per):
+            "The customers' (or contracts') changes classified, per period"
+            days = Movement._customer_days(company_id, context, per=per)
+            return (cls._per_period(Movement._classified(days), months),
+                cls._opening(days, starts[0]))
+        customers, opening = book('party')
+        contracts, contracts_opening = book('subscription')
+
+        # an id per company and period, as the movements' (YYYYMMDD)
+        periods = Values([(max(company_id, 0) * 10 ** 8
+                    + s.year * 10000 + s.month * 100 + 1, s)
+                for s in starts])
+        running = Window([], order_by=[periods.column2.asc])
+
+        def total(column):
+            return Coalesce(column, 0)
+
+        def upto(column, start):
+            "start plus the column's running sum up to the period"
+            return Sum(total(column), window=running) + start
+        kinds = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
+        # the running figures at the end of each period, and the period's
+        # own movements
+        figures = (periods
+            .join(customers, type_='LEFT',
+                condition=customers.start == periods.column2)
+            .join(contracts, type_='LEFT',
+                condition=contracts.start == periods.column2)
+            .join(opening, type_='CROSS')
+            .join(contracts_opening, type_='CROSS')
+            .select(
+                periods.column1.as_('id'), periods.column2.as_('date'),
+                *[total(getattr(customers, k)).as_(k) for k in kinds],
+                total(customers.delta).as_('delta'),
+                total(customers.active).as_('joined'),
+                total(customers.churned).as_('churned'),
+                upto(customers.delta, opening.mrr).as_('mrr'),
+                upto(customers.active, opening.active).as_('customers'),
+                upto(contracts.active, contracts_opening.active
+                    ).as_('contracts'),
+                ))
 
         def amount(name, value):
             field = getattr(cls, name)
@@ -115,76 +147,70 @@ class KPI(ModelSQL, ModelView):
             field = getattr(cls, name)
             return field.sql_cast(Round(
                     exact(numerator) / NullIf(denominator, 0), 4)).as_(name)
-        mrr_start = movement.mrr - movement.net_new
-        losses = movement.churn + movement.contraction
-        gains = movement.expansion + movement.reactivation
-        return (movement
-            .join(customers_start, condition=(
-                    customers_start.start == movement.date))
-            .join(customers_end, condition=(
-                    customers_end.start == movement.date))
-            .join(contracts_end, condition=(
-                    contracts_end.start == movement.date))
-            .join(churned, condition=churned.start == movement.date)
-            .select(
-                movement.id, movement.company, movement.currency,
-                movement.date,
-                amount('mrr_start', mrr_start),
-                amount('mrr', movement.mrr),
-                amount('arr', movement.mrr * 12),
-                amount('net_new', movement.net_new),
-                customers_start.count.as_('customers_start'),
-                customers_end.count.as_('customers'),
-                contracts_end.count.as_('contracts'),
-                amount('arpa', movement.mrr / NullIf(customers_end.count, 0)),
-                amount('revenue_per_contract',
-                    movement.mrr / NullIf(contracts_end.count, 0)),
-                churned.count.as_('churned_customers'),
-                rate('customer_churn_rate',
-                    churned.count, customers_start.count),
-                amount('revenue_loss', losses),
-                rate('gross_mrr_churn_rate', losses, mrr_start),
-                rate('net_mrr_churn_rate', losses - gains, mrr_start),
-                ))
+        mrr_start = figures.mrr - figures.delta
+        customers_start = figures.customers - figures.joined
+        losses = figures.churn + figures.contraction
+        gains = figures.expansion + figures.reactivation
+        return figures.select(
+            figures.id,
+            Literal(company_id).as_('company'),
+            Literal(currency_id).as_('currency'),
+            cls.date.sql_cast(figures.date).as_('date'),
+            amount('mrr_start', mrr_start),
+            amount('mrr', figures.mrr),
+            amount('arr', figures.mrr * 12),
+            amount('net_new', gains + figures.new - losses),
+            customers_start.as_('customers_start'),
+            figures.customers.as_('customers'),
+            figures.contracts.as_('contracts'),
+            amount('arpa', figures.mrr / NullIf(figures.customers, 0)),
+            amount('revenue_per_contract',
+                figures.mrr / NullIf(figures.contracts, 0)),
+            figures.churned.as_('churned_customers'),
+            rate('customer_churn_rate', figures.churned, customers_start),
+            amount('revenue_loss', losses),
+            rate('gross_mrr_churn_rate', losses, mrr_start),
+            rate('net_mrr_churn_rate', losses - gains, mrr_start),
+            # without a company in the context there is nothing to report
+            where=Literal(company_id >= 0))
+
+    @classmethod
+    def _per_period(cls, classified, months):
+        """Per period (start): the movements, the change of the MRR, the
+        keys that got MRR minus those that lost it (active), and the keys
+        with MRR at the start of the period that lost it in the period
+        (churned)"""
+        month = cls.date.sql_cast(DateTrunc('month', classified.date))
+        in_period = classified.join(months,
+            condition=month == months.column1)
+        # a key's MRR at the start of the period: before its first change
+        # in the period
+        first = Window([classified.party, months.column2],
+            order_by=[classified.date.asc])
+        rows = in_period.select(
+            months.column2.as_('start'), classified.party,
+            *[Column(classified, k) for k in KINDS],
+            classified.delta,
+            (Case(((classified.before <= 0) & (classified.after > 0), 1),
+                    else_=0)
+                - Case(((classified.before > 0) & (classified.after <= 0), 1),
+                    else_=0)).as_('active'),
+            FirstValue(classified.before, window=first).as_('start_mrr'))
+        churned = Case(((rows.churn > 0) & (rows.start_mrr > 0), rows.party))
+        return rows.select(rows.start,
+            *[Sum(Column(rows, k)).as_(k) for k in KINDS],
+            Sum(rows.delta).as_('delta'),
+            Sum(rows.active).as_('active'),
+            Count(churned, distinct=True).as_('churned'),
+            group_by=[rows.start])
 
     @staticmethod
-    def _spans(days):
-        """Each key's MRR from one of its changes (since) to the next
-        (until, None for the last)"""
-        by_key = Window([days.party], order_by=[days.date.asc])
-        return days.select(days.party, days.date.as_('since'),
-            Lead(days.date, window=by_key).as_('until'),
-            Round(Sum(days.delta, window=by_key), PRECISION).as_('mrr'))
-
-    @staticmethod
-    def _active(bounds, spans, day):
-        """Per period (start), how many keys have MRR on the day before
-        day (a column of bounds)"""
-        return bounds.join(spans, type_='LEFT', condition=(
-                (spans.since < day)
-                & ((spans.until == Null) | (spans.until >= day))
-                & (spans.mrr > 0))).select(
-            bounds.column1.as_('start'), Count(spans.party).as_('count'),
-            group_by=[bounds.column1])
-
-    @staticmethod
-    def _churned(bounds, spans, classified):
-        """Per period, the customers with MRR at its start whose MRR went
-        to zero in it (those who joined within the period do not count)"""
-        churns = classified.select(classified.party, classified.date,
-            where=classified.churn > 0)
-        at_start = ((spans.party == churns.party)
-            & (spans.since < bounds.column1)
-            & ((spans.until == Null) | (spans.until >= bounds.column1))
-            & (spans.mrr > 0))
-        counted = (bounds
-            .join(churns, condition=(churns.date >= bounds.column1)
-                & (churns.date < bounds.column2))
-            .join(spans, condition=at_start)
-            .select(bounds.column1.as_('start'),
-                Count(churns.party, distinct=True).as_('count'),
-                group_by=[bounds.column1]))
-        return bounds.join(counted, type_='LEFT',
-            condition=counted.start == bounds.column1).select(
-            bounds.column1.as_('start'),
-            Coalesce(counted.count, 0).as_('count'))
+    def _opening(days, first_day):
+        """Before first_day: the MRR (mrr) and the keys with MRR (active), in
+        a row"""
+        before = days.select(days.party, Sum(days.delta).as_('mrr'),
+            where=days.date < first_day, group_by=[days.party])
+        return before.select(
+            Coalesce(Sum(before.mrr), 0).as_('mrr'),
+            Coalesce(Sum(Case((before.mrr > 0, 1), else_=0)), 0
+                ).as_('active'))

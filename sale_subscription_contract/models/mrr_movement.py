@@ -256,7 +256,8 @@ class MRRMovement(ModelSQL, ModelView):
 
     @classmethod
     def _classified(cls, daily):
-        "Each customer-day with the amount it adds to each kind"
+        """Each customer-day with its MRR before and after and the amount it
+        adds to each kind"""
         by_customer = Window([daily.party], order_by=[daily.date.asc])
         running = daily.select(daily.party, daily.date, daily.delta,
             Round(Sum(daily.delta, window=by_customer), PRECISION
@@ -272,6 +273,7 @@ class MRRMovement(ModelSQL, ModelView):
         up_from_zero = (steps.before <= 0) & (steps.after > 0)
         zero = Literal(0)
         return steps.select(steps.party, steps.date, steps.delta,
+            steps.before, steps.after,
             Case((up_from_zero & (steps.had_mrr == 0), steps.after),
                 else_=zero).as_('new'),
             Case((up_from_zero & (steps.had_mrr == 1), steps.after),
