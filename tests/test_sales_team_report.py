@@ -194,7 +194,9 @@ def test_drill_down_opens_the_events_of_the_row(env):
             (D(2026, 5, 1), "Y", 'new', Decimal('80')),
             (D(2026, 6, 1), "X", 'new', Decimal('40')),
             ]
+        assert north_q2.rec_name == '04/01/2026 - North'
         nobody_q1, = Team.search([('sales_team', '=', None)])
+        assert nobody_q1.rec_name == '01/01/2026'
         assert described(drill(env, Team.__name__, nobody_q1)) == [
             (D(2026, 2, 1), "Z", 'new', Decimal('30'))]
         too_expensive, = [r for r in Churn.search([])

@@ -70,3 +70,6 @@ class ChurnReason(ReportRowEvents, ModelSQL, ModelView):
         else:
             reason = event.close_reason == Null
         return (event.kind == 'churn') & reason
+
+    def _row_records(self):
+        return [self.close_reason]

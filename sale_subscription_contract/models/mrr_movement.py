@@ -158,6 +158,16 @@ class ReportRowEvents:
         "The condition on the events of the period behind record"
         return Literal(True)
 
+    def get_rec_name(self, name):
+        "The period and what else the row is of (the drill-down's title)"
+        Lang = Pool().get('ir.lang')
+        return ' - '.join([Lang.get().strftime(self.date)]
+            + [r.rec_name for r in self._row_records() if r])
+
+    def _row_records(self):
+        "The records the row is of besides its period"
+        return []
+
 
 class MRRMovement(ReportRowEvents, ModelSQL, ModelView):
     "MRR movements of a period, per customer"

@@ -110,6 +110,9 @@ class OwnerMovement(ReportRowEvents, ModelSQL, ModelView):
         column = Column(event, cls._owner)
         return column == owner.id if owner else column == Null
 
+    def _row_records(self):
+        return [getattr(self, self._owner)]
+
 
 class SalesTeamMovement(OwnerMovement):
     "MRR movements of a period per sales team"
