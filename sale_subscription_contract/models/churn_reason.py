@@ -3,7 +3,7 @@
 # log (contract-level: a customer who closes one of two contracts for a
 # reason is counted here, as the reason matters even when the customer
 # stays). Same filters and periods as the MRR movements.
-from sql import Literal
+from sql import Literal, Null
 from sql.aggregate import Count, Min, Sum
 from sql.functions import DateTrunc, Round
 
@@ -12,10 +12,10 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .mrr_movement import PRECISION, month_periods
+from .mrr_movement import PRECISION, ReportRowEvents, month_periods
 
 
-class ChurnReason(ModelSQL, ModelView):
+class ChurnReason(ReportRowEvents, ModelSQL, ModelView):
     "Churned MRR of a period by close reason"
     __name__ = 'sale.subscription.reporting.churn_reason'
 
@@ -61,3 +61,15 @@ class ChurnReason(ModelSQL, ModelView):
                 Round(-Sum(event.mrr_change), PRECISION)).as_('churned_mrr'),
             where=where,
             group_by=[months.column2, event.close_reason])
+
+    @classmethod
+    def _row_condition(cls, record, event):
+        "The period's churn events of the row's close reason"
+        if record.close_reason:
+            reason = event.close_reason == record.close_reason.id
+        else:
+            reason = event.close_reason == Null
+        return (event.kind == 'churn') & reason
+
+    def _row_records(self):
+        return [self.close_reason]

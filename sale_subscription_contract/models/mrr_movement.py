@@ -131,7 +131,45 @@ class ReportingContext(ModelView):
             period_starts(from_date, to_date, period))
 
 
-class MRRMovement(ModelSQL, ModelView):
+class ReportRowEvents:
+    """The MRR events behind a row of a report (its drill-down): the
+    events of the row's period under the context's filters, restricted by
+    _row_condition"""
+    __slots__ = ()
+
+    @classmethod
+    def row_events(cls, record):
+        "The query of the ids of the MRR events behind record"
+        pool = Pool()
+        Event = pool.get('sale.subscription.mrr_event')
+        Context = pool.get('sale.subscription.reporting.context')
+        Movement = pool.get('sale.subscription.reporting.mrr_movement')
+        company_id, _, period, _ = Context.report_range()
+        event = Event.__table__()
+        end = record.date + relativedelta(months=PERIOD_MONTHS[period])
+        where = (Movement._event_filter(
+                event, company_id, Transaction().context)
+            & (event.date >= record.date) & (event.date < end)
+            & cls._row_condition(record, event))
+        return event.select(event.id, where=where)
+
+    @classmethod
+    def _row_condition(cls, record, event):
+        "The condition on the events of the period behind record"
+        return Literal(True)
+
+    def get_rec_name(self, name):
+        "The period and what else the row is of (the drill-down's title)"
+        Lang = Pool().get('ir.lang')
+        return ' - '.join([Lang.get().strftime(self.date)]
+            + [r.rec_name for r in self._row_records() if r])
+
+    def _row_records(self):
+        "The records the row is of besides its period"
+        return []
+
+
+class MRRMovement(ReportRowEvents, ModelSQL, ModelView):
     "MRR movements of a period, per customer"
     __name__ = 'sale.subscription.reporting.mrr_movement'
 
@@ -218,17 +256,23 @@ class MRRMovement(ModelSQL, ModelView):
             where=Literal(company_id >= 0))
 
     @classmethod
-    def _customer_days(cls, company_id, context, per='party'):
+    def _customer_days(cls, company_id, context, per='party', by=None):
         """The filtered MRR changes summed per customer (or per contract
-        with per='subscription', named party alike) and day"""
+        with per='subscription', named party alike) and day; with by (a
+        column of the events: sales_team, salesperson) per owner (named
+        owner) and customer: each owner's book counted on its own"""
         Event = Pool().get('sale.subscription.mrr_event')
         event = Event.__table__()
         where = cls._event_filter(event, company_id, context)
-        key = Column(event, per)
+        keys = [Column(event, per)]
+        columns = [keys[0].as_('party')]
+        if by:
+            keys.append(Column(event, by))
+            columns.append(keys[-1].as_('owner'))
         return event.select(
-            key.as_('party'), event.date.as_('date'),
+            *columns, event.date.as_('date'),
             Round(Sum(event.mrr_change), PRECISION).as_('delta'),
-            where=where, group_by=[key, event.date])
+            where=where, group_by=keys + [event.date])
 
     @classmethod
     def _event_filter(cls, event, company_id, context):
@@ -255,24 +299,29 @@ class MRRMovement(ModelSQL, ModelView):
             contract.id, where=address.country == country)
 
     @classmethod
-    def _classified(cls, daily):
-        """Each customer-day with its MRR before and after and the amount it
-        adds to each kind"""
-        by_customer = Window([daily.party], order_by=[daily.date.asc])
-        running = daily.select(daily.party, daily.date, daily.delta,
+    def _classified(cls, daily, by=False):
+        """Each customer-day (with by, owner-customer-day of
+        _customer_days(by=...)) with its MRR before and after and the amount
+        it adds to each kind"""
+        names = ['party', 'owner'] if by else ['party']
+
+        def keys(query):
+            return [Column(query, n) for n in names]
+        by_customer = Window(keys(daily), order_by=[daily.date.asc])
+        running = daily.select(*keys(daily), daily.date, daily.delta,
             Round(Sum(daily.delta, window=by_customer), PRECISION
                 ).as_('after'))
         before = running.after - running.delta
-        earlier = Window([running.party], order_by=[running.date.asc],
+        earlier = Window(keys(running), order_by=[running.date.asc],
             frame='ROWS', start=None, end=-1)
         had_mrr = Coalesce(Max(Case((running.after > 0, 1), else_=0),
                 window=earlier), 0)
-        steps = running.select(running.party, running.date, running.delta,
+        steps = running.select(*keys(running), running.date, running.delta,
             before.as_('before'), running.after.as_('after'),
             had_mrr.as_('had_mrr'))
         up_from_zero = (steps.before <= 0) & (steps.after > 0)
         zero = Literal(0)
-        return steps.select(steps.party, steps.date, steps.delta,
+        return steps.select(*keys(steps), steps.date, steps.delta,
             steps.before, steps.after,
             Case((up_from_zero & (steps.had_mrr == 0), steps.after),
                 else_=zero).as_('new'),
