@@ -33,6 +33,7 @@ EXPECTED = {
     'sale.subscription.reporting.mrr_movement': (SALES, set(), set(), set()),
     'sale.subscription.reporting.kpi': (SALES, set(), set(), set()),
     'sale.subscription.reporting.churn_reason': (SALES, set(), set(), set()),
+    'sale.subscription.reporting.cohort': (SALES, set(), set(), set()),
     'sale.subscription.customer_email': (SALES, set(), set(), set()),
     'sale.subscription.payment_attempt': (
         SALES | {'accounting'}, set(), set(), set()),

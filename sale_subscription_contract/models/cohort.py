@@ -74,8 +74,8 @@ class CohortContext(ReportingContext):
 
 PERIOD_HELP = [
     "The retention at the end of the cohort's own period, in %.",
-    "The retention at the end of this period since the cohort's, in %; "
-    "empty for a period after To Date's.",
+    "The retention at the end of the period this many periods after the "
+    "cohort's, in %; empty after To Date's period.",
     ]
 
 
