@@ -55,7 +55,9 @@ def contract_for(env, name, plan, start, seats=2, email=None):
     return contract
 
 
-def setup(password):
+def setup(password, filler=None):
+    """The admin's password, the company with its accounts and taxes, then
+    filler(env, today) (fill by default): its facts"""
     pool = Pool()
     User = pool.get('res.user')
     # sao logs in as admin/admin (too short for the password rules)
@@ -74,7 +76,7 @@ def setup(password):
         create_chart(company)
         create_fiscalyears(company, today.year - 1, today.year + 2)
         create_taxes(company)
-        return fill(Env(company), today)
+        return (filler or fill)(Env(company), today)
 
 
 def fill(env, today):

@@ -35,6 +35,7 @@ EXPECTED = {
     'sale.subscription.reporting.churn_reason': (SALES, set(), set(), set()),
     'sale.subscription.reporting.sales_team': (SALES, set(), set(), set()),
     'sale.subscription.reporting.salesperson': (SALES, set(), set(), set()),
+    'sale.subscription.reporting.cohort': (SALES, set(), set(), set()),
     'sale.subscription.customer_email': (SALES, set(), set(), set()),
     'sale.subscription.payment_attempt': (
         SALES | {'accounting'}, set(), set(), set()),
