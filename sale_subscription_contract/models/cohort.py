@@ -2,22 +2,25 @@
 # of their first MRR, and for each later period how many of them and how
 # much of their MRR are left, from the same filtered MRR event log as the
 # MRR movements (mrr_movement.py), in one SQL query:
-#   1. each customer's first day with MRR > 0 (the running sum of their
-#      filtered changes per day), its period the customer's cohort;
-#   2. per cohort, period k since its start (0 .. 12, up to To Date's
-#      period) and customer, the MRR at the end of period k (the sum of the
-#      customer's changes up to that day);
-#   3. per cohort and period, the customers with MRR > 0 and the MRR,
-#      divided by the cohort's size (logo retention) or by its MRR at the
+#   1. each customer's changes classified as the movements do (their MRR
+#      before and after each day with a change);
+#   2. each customer's first day with MRR > 0, its period the customer's
+#      cohort;
+#   3. per cohort and period k since its start (0 .. 12, up to To Date's
+#      period): the change of the members' MRR in it and how many members
+#      got MRR minus how many lost it;
+#   4. running sums over k: the cohort's MRR and its members with MRR > 0
+#      at the end of each period k (no join of each member with each
+#      period), divided by its size (logo retention) or by its MRR at the
 #      end of period 0 (revenue retention);
-#   4. one row per cohort, a column per period.
+#   5. one row per cohort, a column per period.
 # The cohorts are the periods from From Date's to To Date's; the periods
-# and their ends are computed here in Python as a VALUES list, like the
-# periods of the MRR movements.
+# are numbered here in Python as VALUES lists, like the periods of the MRR
+# movements.
 from dateutil.relativedelta import relativedelta
 from sql import Literal, Null, Values, Window
 from sql.aggregate import Count, Max, Min, Sum
-from sql.conditionals import Case, NullIf
+from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import DateTrunc, Round
 
 from trytond.model import ModelSQL, ModelView, fields
@@ -26,8 +29,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .mrr_kpi import exact
-from .mrr_movement import (
-    PERIOD_MONTHS, PRECISION, ReportingContext, month_periods)
+from .mrr_movement import PERIOD_MONTHS, PRECISION, ReportingContext
 
 MEASURES = [
     ('logo', "Logo Retention"),
@@ -115,30 +117,50 @@ class Cohort(ModelSQL, ModelView):
         company_id, currency_id, period, starts = Context.report_range()
         measure = context.get('cohort_measure') or 'logo'
 
-        daily = Movement._customer_days(company_id, context)
-        members = cls._members(daily, month_periods(starts, period))
-        # per cohort, its periods k up to To Date's and the day after each
-        step = relativedelta(months=PERIOD_MONTHS[period])
-        grid = Values([(start, k, starts[i + k] + step)
+        classified = Movement._classified(
+            Movement._customer_days(company_id, context))
+        # each month of the range with the number of its period
+        months = Values([(start + relativedelta(months=m), i)
                 for i, start in enumerate(starts)
-                for k in range(min(PERIODS, len(starts) - i))])
-        cohort, k, end = grid.column1, grid.column2, grid.column3
+                for m in range(PERIOD_MONTHS[period])])
+        members = cls._members(classified, months)
+        month = cls.date.sql_cast(DateTrunc('month', classified.date))
+        index = months.column2
+        # a member's changes per period k since their cohort's (a change
+        # before it can only be one to no MRR: counted in period 0)
+        got = Case(((classified.before <= 0) & (classified.after > 0), 1),
+            else_=0)
+        lost = Case(((classified.before > 0) & (classified.after <= 0), 1),
+            else_=0)
+        changes = (classified
+            .join(members, condition=members.party == classified.party)
+            .join(months, condition=month == months.column1)
+            .select(members.cohort.as_('cohort'),
+                Case((index < members.cohort, 0),
+                    else_=index - members.cohort).as_('k'),
+                classified.delta.as_('delta'), (got - lost).as_('active')))
+        per_k = changes.select(changes.cohort, changes.k,
+            Sum(changes.delta).as_('delta'),
+            Sum(changes.active).as_('active'),
+            group_by=[changes.cohort, changes.k])
 
-        # each member's MRR at the end of each period of their cohort
-        at_end = (grid
-            .join(members, condition=members.cohort == cohort)
-            .join(daily, condition=(daily.party == members.party)
-                & (daily.date < end))
-            .select(cohort.as_('cohort'), k.as_('k'),
-                members.party.as_('party'),
-                Round(Sum(daily.delta), PRECISION).as_('mrr'),
-                group_by=[cohort, k, members.party]))
-        cells = at_end.select(at_end.cohort, at_end.k,
-            Count(at_end.party).as_('size'),
-            Sum(Case((at_end.mrr > 0, 1), else_=0)).as_('retained'),
-            Sum(at_end.mrr).as_('mrr'),
-            group_by=[at_end.cohort, at_end.k])
-        first = cells.select(cells.cohort, cells.size, cells.mrr,
+        # per cohort its periods k up to To Date's: the members' MRR and the
+        # members with MRR at the end of each
+        grid = Values([(i, k) for i in range(len(starts))
+                for k in range(min(PERIODS, len(starts) - i))])
+        by_cohort = Window([grid.column1], order_by=[grid.column2.asc])
+        cells = grid.join(per_k, type_='LEFT',
+            condition=(per_k.cohort == grid.column1)
+            & (per_k.k == grid.column2)).select(
+            grid.column1.as_('cohort'), grid.column2.as_('k'),
+            Round(Sum(Coalesce(per_k.delta, 0), window=by_cohort),
+                PRECISION).as_('mrr'),
+            Sum(Coalesce(per_k.active, 0), window=by_cohort
+                ).as_('retained'))
+        sizes = members.select(members.cohort,
+            Count(members.party).as_('size'), group_by=[members.cohort])
+        first = cells.join(sizes, condition=sizes.cohort == cells.cohort
+            ).select(cells.cohort, sizes.size, cells.mrr,
             where=cells.k == 0)
         if measure == 'revenue':
             numerator, denominator = cells.mrr, first.mrr
@@ -154,14 +176,14 @@ class Cohort(ModelSQL, ModelView):
             return field.sql_cast(Max(Case((rates.k == j, rates.rate),
                         else_=Null))).as_('period_%s' % j)
         # an id per company and cohort: the cohort's day as YYYYMMDD
-        ids = Values([(max(company_id, 0) * 10 ** 8
+        ids = Values([(i, max(company_id, 0) * 10 ** 8
                     + s.year * 10000 + s.month * 100 + 1, s)
-                for s in starts])
-        return rates.join(ids, condition=ids.column2 == rates.cohort).select(
-            Min(ids.column1).as_('id'),
+                for i, s in enumerate(starts)])
+        return rates.join(ids, condition=ids.column1 == rates.cohort).select(
+            Min(ids.column2).as_('id'),
             Literal(company_id).as_('company'),
             Literal(currency_id).as_('currency'),
-            cls.date.sql_cast(rates.cohort).as_('date'),
+            cls.date.sql_cast(Min(ids.column3)).as_('date'),
             Max(rates.size).as_('customers'),
             cls.mrr.sql_cast(Round(Max(rates.mrr), PRECISION)).as_('mrr'),
             *[period_column(j) for j in range(PERIODS)],
@@ -170,16 +192,12 @@ class Cohort(ModelSQL, ModelView):
             group_by=[rates.cohort])
 
     @classmethod
-    def _members(cls, daily, months):
+    def _members(cls, classified, months):
         """Each customer whose first day with MRR > 0 falls in a period of
-        months, with that period's first day (cohort)"""
-        by_customer = Window([daily.party], order_by=[daily.date.asc])
-        running = daily.select(daily.party, daily.date,
-            Round(Sum(daily.delta, window=by_customer), PRECISION
-                ).as_('after'))
-        first = running.select(running.party,
-            Min(running.date).as_('date'),
-            where=running.after > 0, group_by=[running.party])
+        months, with that period's number (cohort)"""
+        first = classified.select(classified.party,
+            Min(classified.date).as_('date'),
+            where=classified.after > 0, group_by=[classified.party])
         month = cls.date.sql_cast(DateTrunc('month', first.date))
         return first.join(months, condition=month == months.column1).select(
             first.party.as_('party'), months.column2.as_('cohort'))
