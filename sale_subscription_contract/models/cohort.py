@@ -4,8 +4,8 @@
 # MRR movements (mrr_movement.py), in one SQL query:
 #   1. each customer's changes classified as the movements do (their MRR
 #      before and after each day with a change);
-#   2. each customer's first day with MRR > 0, its period the customer's
-#      cohort;
+#   2. each customer's first day with MRR > 0 (a window over the same
+#      rows), its period the customer's cohort;
 #   3. per cohort and period k since its start (0 .. 12, up to To Date's
 #      period): the change of the members' MRR in it and how many members
 #      got MRR minus how many lost it;
@@ -21,7 +21,7 @@ from dateutil.relativedelta import relativedelta
 from sql import Literal, Null, Values, Window
 from sql.aggregate import Count, Max, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
-from sql.functions import DateTrunc, Round
+from sql.functions import DateTrunc, FirstValue, Round
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
@@ -119,33 +119,45 @@ class Cohort(ModelSQL, ModelView):
 
         classified = Movement._classified(
             Movement._customer_days(company_id, context))
-        # each month of the range with the number of its period
-        months = Values([(start + relativedelta(months=m), i)
-                for i, start in enumerate(starts)
-                for m in range(PERIOD_MONTHS[period])])
-        members = cls._members(classified, months)
-        month = cls.date.sql_cast(DateTrunc('month', classified.date))
-        index = months.column2
-        # a member's changes per period k since their cohort's (a change
-        # before it can only be one to no MRR: counted in period 0)
-        got = Case(((classified.before <= 0) & (classified.after > 0), 1),
+        def numbered_months():
+            "Each month of the range with the number of its period"
+            return Values([(start + relativedelta(months=m), i)
+                    for i, start in enumerate(starts)
+                    for m in range(PERIOD_MONTHS[period])])
+        # joined twice: the month of a change, the month of the first MRR
+        months, first_months = numbered_months(), numbered_months()
+        got = Case(((classified.after > 0) & (classified.before <= 0), 1),
             else_=0)
         lost = Case(((classified.before > 0) & (classified.after <= 0), 1),
             else_=0)
-        changes = (classified
-            .join(members, condition=members.party == classified.party)
-            .join(months, condition=month == months.column1)
-            .select(members.cohort.as_('cohort'),
-                Case((index < members.cohort, 0),
-                    else_=index - members.cohort).as_('k'),
-                classified.delta.as_('delta'), (got - lost).as_('active')))
+        # each customer-day with the customer's first day with MRR > 0
+        days = classified.select(classified.party, classified.date,
+            classified.delta, (got - lost).as_('active'),
+            Min(Case((classified.after > 0, classified.date)),
+                window=Window([classified.party])).as_('first'))
+
+        def month(date):
+            return cls.date.sql_cast(DateTrunc('month', date))
+        # the changes of the customers whose cohort (the period of their
+        # first day with MRR) is in the range, per period k since it (a
+        # change before it can only be one to no MRR: counted in period 0)
+        cohort, index = first_months.column2, months.column2
+        changes = (days
+            .join(first_months, condition=month(days.first)
+                == first_months.column1)
+            .join(months, condition=month(days.date) == months.column1)
+            .select(cohort.as_('cohort'),
+                Case((index < cohort, 0), else_=index - cohort).as_('k'),
+                days.party, days.delta, days.active))
         per_k = changes.select(changes.cohort, changes.k,
             Sum(changes.delta).as_('delta'),
             Sum(changes.active).as_('active'),
+            # in period 0: every member (their first MRR is in it)
+            Count(changes.party, distinct=True).as_('customers'),
             group_by=[changes.cohort, changes.k])
 
         # per cohort its periods k up to To Date's: the members' MRR and the
-        # members with MRR at the end of each
+        # members with MRR at the end of each (running sums over k)
         grid = Values([(i, k) for i in range(len(starts))
                 for k in range(min(PERIODS, len(starts) - i))])
         by_cohort = Window([grid.column1], order_by=[grid.column2.asc])
@@ -156,18 +168,20 @@ class Cohort(ModelSQL, ModelView):
             Round(Sum(Coalesce(per_k.delta, 0), window=by_cohort),
                 PRECISION).as_('mrr'),
             Sum(Coalesce(per_k.active, 0), window=by_cohort
-                ).as_('retained'))
-        sizes = members.select(members.cohort,
-            Count(members.party).as_('size'), group_by=[members.cohort])
-        first = cells.join(sizes, condition=sizes.cohort == cells.cohort
-            ).select(cells.cohort, sizes.size, cells.mrr,
-            where=cells.k == 0)
+                ).as_('retained'),
+            Coalesce(per_k.customers, 0).as_('customers'))
+        # period 0's figures beside each period's
+        from_start = Window([cells.cohort], order_by=[cells.k.asc])
+        figures = cells.select(cells.cohort, cells.k, cells.mrr,
+            cells.retained,
+            FirstValue(cells.customers, window=from_start).as_('size'),
+            FirstValue(cells.mrr, window=from_start).as_('mrr0'))
         if measure == 'revenue':
-            numerator, denominator = cells.mrr, first.mrr
+            numerator, denominator = figures.mrr, figures.mrr0
         else:
-            numerator, denominator = cells.retained, first.size
-        rates = cells.join(first, condition=first.cohort == cells.cohort
-            ).select(cells.cohort, cells.k, first.size, first.mrr,
+            numerator, denominator = figures.retained, figures.size
+        rates = figures.select(figures.cohort, figures.k, figures.size,
+            figures.mrr0.as_('mrr'),
             Round(exact(numerator) * 100 / NullIf(denominator, 0), 2
                 ).as_('rate'))
 
@@ -190,14 +204,3 @@ class Cohort(ModelSQL, ModelView):
             # without a company in the context there is nothing to report
             where=Literal(company_id >= 0),
             group_by=[rates.cohort])
-
-    @classmethod
-    def _members(cls, classified, months):
-        """Each customer whose first day with MRR > 0 falls in a period of
-        months, with that period's number (cohort)"""
-        first = classified.select(classified.party,
-            Min(classified.date).as_('date'),
-            where=classified.after > 0, group_by=[classified.party])
-        month = cls.date.sql_cast(DateTrunc('month', first.date))
-        return first.join(months, condition=month == months.column1).select(
-            first.party.as_('party'), months.column2.as_('cohort'))
