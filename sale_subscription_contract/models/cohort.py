@@ -183,7 +183,9 @@ class Cohort(ModelSQL, ModelView):
         rates = figures.select(figures.cohort, figures.k, figures.size,
             figures.mrr0.as_('mrr'),
             Round(exact(numerator) * 100 / NullIf(denominator, 0), 2
-                ).as_('rate'))
+                ).as_('rate'),
+            # a period without a first MRR is no cohort
+            where=figures.size > 0)
 
         def period_column(j):
             field = getattr(cls, 'period_%s' % j)
