@@ -263,6 +263,36 @@ def _calls(facts):
         yield model, method, args, records
 
 
+@pytest.mark.parametrize('login', sorted(SALES))
+def test_reports_refuse_company_b_put_in_the_context(server, login):
+    """A user of A who names company B in the reports' context (as the
+    filters' form would send it) gets none of B's figures, nor the MRR
+    events behind a row (the drill-down)"""
+    facts, sessions = server
+    session = sessions[login]
+    b = facts['companies']['B']
+    own = session.context
+    session.context = dict(own, company=b, companies=[b])
+    problems = []
+    try:
+        for name, model in sorted(storage_models(facts).items()):
+            if not model['report']:
+                continue
+            outcome = session.outcome(
+                name, 'search_read', [], 0, None, None, ['id', 'company'])
+            if not refused(outcome) and any(
+                    r['company'] == b for r in outcome):
+                problems.append(f"{name}: reads company B's {outcome!r}")
+            for row in rows(model, 'B'):
+                events = session.outcome('sale.subscription.mrr_event',
+                    'search', [('reporting_row', '=', [name, row])])
+                if not refused(events) and events:
+                    problems.append(f"{name}: opens B's events {events}")
+    finally:
+        session.context = own
+    assert not problems, '\n'.join(problems)
+
+
 @pytest.mark.parametrize('login', USERS)
 def test_the_module_methods_refuse_other_companies(server, login):
     "Every RPC method of the module on company B's records: an access error"
