@@ -29,7 +29,8 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .mrr_kpi import exact
-from .mrr_movement import PERIOD_MONTHS, PRECISION, ReportingContext
+from .mrr_movement import (
+    PERIOD_MONTHS, PRECISION, ReportingContext, period_id, rounded)
 
 MEASURES = [
     ('logo', "Logo Retention"),
@@ -192,8 +193,7 @@ class Cohort(ModelSQL, ModelView):
             return field.sql_cast(Max(Case((rates.k == j, rates.rate),
                         else_=Null))).as_('period_%s' % j)
         # an id per company and cohort: the cohort's day as YYYYMMDD
-        ids = Values([(i, max(company_id, 0) * 10 ** 8
-                    + s.year * 10000 + s.month * 100 + 1, s)
+        ids = Values([(i, period_id(company_id, s), s)
                 for i, s in enumerate(starts)])
         return rates.join(ids, condition=ids.column1 == rates.cohort).select(
             Min(ids.column2).as_('id'),
@@ -201,7 +201,7 @@ class Cohort(ModelSQL, ModelView):
             Literal(currency_id).as_('currency'),
             cls.date.sql_cast(Min(ids.column3)).as_('date'),
             Max(rates.size).as_('customers'),
-            cls.mrr.sql_cast(Round(Max(rates.mrr), PRECISION)).as_('mrr'),
+            rounded(cls, 'mrr', Max(rates.mrr)),
             *[period_column(j) for j in range(PERIODS)],
             # without a company in the context there is nothing to report
             where=Literal(company_id >= 0),

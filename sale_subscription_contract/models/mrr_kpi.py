@@ -17,9 +17,8 @@ from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .mrr_movement import PRECISION, month_periods
-
-KINDS = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
+from .mrr_movement import (
+    KINDS, PeriodRowFields, month_periods, period_id, rounded)
 
 RATE_DIGITS = (16, 4)
 
@@ -32,13 +31,10 @@ def exact(value):
     return value * Literal(Decimal(1))
 
 
-class KPI(ModelSQL, ModelView):
+class KPI(PeriodRowFields, ModelSQL, ModelView):
     "Subscription KPIs of a period"
     __name__ = 'sale.subscription.reporting.kpi'
 
-    company = fields.Many2One('company.company', "Company")
-    currency = fields.Many2One('currency.currency', "Currency")
-    date = fields.Date("Period", help="The first day of the period.")
     mrr_start = Monetary(
         "MRR at Start", currency='currency', digits='currency',
         help="The MRR on the day before the period.")
@@ -48,9 +44,6 @@ class KPI(ModelSQL, ModelView):
     arr = Monetary(
         "ARR", currency='currency', digits='currency',
         help="12 × the MRR at the end of the period.")
-    net_new = Monetary(
-        "Net New MRR", currency='currency', digits='currency',
-        help="New + expansion + reactivation - contraction - churn.")
     customers_start = fields.Integer(
         "Customers at Start",
         help="Customers with MRR on the day before the period.")
@@ -105,10 +98,7 @@ class KPI(ModelSQL, ModelView):
         customers, opening = book('party')
         contracts, contracts_opening = book('subscription')
 
-        # an id per company and period, as the movements' (YYYYMMDD)
-        periods = Values([(max(company_id, 0) * 10 ** 8
-                    + s.year * 10000 + s.month * 100 + 1, s)
-                for s in starts])
+        periods = Values([(period_id(company_id, s), s) for s in starts])
         running = Window([], order_by=[periods.column2.asc])
 
         def total(column):
@@ -117,7 +107,6 @@ class KPI(ModelSQL, ModelView):
         def upto(column, start):
             "start plus the column's running sum up to the period"
             return Sum(total(column), window=running) + start
-        kinds = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
         # the running figures at the end of each period, and the period's
         # own movements
         figures = (periods
@@ -129,7 +118,7 @@ class KPI(ModelSQL, ModelView):
             .join(contracts_opening, type_='CROSS')
             .select(
                 periods.column1.as_('id'), periods.column2.as_('date'),
-                *[total(getattr(customers, k)).as_(k) for k in kinds],
+                *[total(getattr(customers, k)).as_(k) for k in KINDS],
                 total(customers.delta).as_('delta'),
                 total(customers.active).as_('joined'),
                 total(customers.churned).as_('churned'),
@@ -139,9 +128,6 @@ class KPI(ModelSQL, ModelView):
                     ).as_('contracts'),
                 ))
 
-        def amount(name, value):
-            field = getattr(cls, name)
-            return field.sql_cast(Round(value, PRECISION)).as_(name)
 
         def rate(name, numerator, denominator):
             field = getattr(cls, name)
@@ -156,19 +142,19 @@ class KPI(ModelSQL, ModelView):
             Literal(company_id).as_('company'),
             Literal(currency_id).as_('currency'),
             cls.date.sql_cast(figures.date).as_('date'),
-            amount('mrr_start', mrr_start),
-            amount('mrr', figures.mrr),
-            amount('arr', figures.mrr * 12),
-            amount('net_new', gains + figures.new - losses),
+            rounded(cls, 'mrr_start', mrr_start),
+            rounded(cls, 'mrr', figures.mrr),
+            rounded(cls, 'arr', figures.mrr * 12),
+            rounded(cls, 'net_new', gains + figures.new - losses),
             customers_start.as_('customers_start'),
             figures.customers.as_('customers'),
             figures.contracts.as_('contracts'),
-            amount('arpa', figures.mrr / NullIf(figures.customers, 0)),
-            amount('revenue_per_contract',
+            rounded(cls, 'arpa', figures.mrr / NullIf(figures.customers, 0)),
+            rounded(cls, 'revenue_per_contract',
                 figures.mrr / NullIf(figures.contracts, 0)),
             figures.churned.as_('churned_customers'),
             rate('customer_churn_rate', figures.churned, customers_start),
-            amount('revenue_loss', losses),
+            rounded(cls, 'revenue_loss', losses),
             rate('gross_mrr_churn_rate', losses, mrr_start),
             rate('net_mrr_churn_rate', losses - gains, mrr_start),
             # without a company in the context there is nothing to report

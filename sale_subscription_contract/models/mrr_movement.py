@@ -30,6 +30,8 @@ PERIOD_MONTHS = {'month': 1, 'quarter': 3, 'year': 12}
 # amounts are compared and summed at this precision (SQLite sums numerics
 # as floats): finer than any currency's cents
 PRECISION = 6
+# the movements, in the order of the reports' columns
+KINDS = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
 
 
 def period_start(date, period):
@@ -48,6 +50,17 @@ def period_starts(from_date, to_date, period):
         starts.append(start)
         start += step
     return starts
+
+
+def period_id(company_id, start):
+    "A report row's id per company and period: the period's day YYYYMMDD"
+    return (max(company_id, 0) * 10 ** 8
+        + start.year * 10000 + start.month * 100 + 1)
+
+
+def rounded(Model, name, value):
+    "The SQL value as Model's field name, rounded as the reports sum"
+    return getattr(Model, name).sql_cast(Round(value, PRECISION)).as_(name)
 
 
 def month_periods(starts, period):
@@ -169,13 +182,22 @@ class ReportRowEvents:
         return []
 
 
-class MRRMovement(ReportRowEvents, ModelSQL, ModelView):
-    "MRR movements of a period, per customer"
-    __name__ = 'sale.subscription.reporting.mrr_movement'
+class PeriodRowFields:
+    "The company, period and net new MRR of a row of the period reports"
+    __slots__ = ()
 
     company = fields.Many2One('company.company', "Company")
     currency = fields.Many2One('currency.currency', "Currency")
     date = fields.Date("Period", help="The first day of the period.")
+    net_new = Monetary(
+        "Net New MRR", currency='currency', digits='currency',
+        help="New + expansion + reactivation - contraction - churn.")
+
+
+class MovementFields(PeriodRowFields):
+    "The movements of a row of the movement reports"
+    __slots__ = ()
+
     new = Monetary(
         "New", currency='currency', digits='currency',
         help="MRR of customers who got MRR for the first time.")
@@ -191,9 +213,12 @@ class MRRMovement(ReportRowEvents, ModelSQL, ModelView):
     reactivation = Monetary(
         "Reactivation", currency='currency', digits='currency',
         help="MRR of customers who had MRR before, lost it and came back.")
-    net_new = Monetary(
-        "Net New MRR", currency='currency', digits='currency',
-        help="New + expansion + reactivation - contraction - churn.")
+
+
+class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
+    "MRR movements of a period, per customer"
+    __name__ = 'sale.subscription.reporting.mrr_movement'
+
     mrr = Monetary(
         "MRR at End", currency='currency', digits='currency',
         help="The MRR on the last day of the period.")
@@ -215,42 +240,35 @@ class MRRMovement(ReportRowEvents, ModelSQL, ModelView):
         # each month of the range maps to its period's first day
         months = month_periods(starts, period)
         month = cls.date.sql_cast(DateTrunc('month', classified.date))
-        kinds = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
         per_period = classified.join(months,
             condition=month == months.column1).select(
             months.column2.as_('start'),
-            *[Sum(Column(classified, k)).as_(k) for k in kinds],
+            *[Sum(Column(classified, k)).as_(k) for k in KINDS],
             Sum(classified.delta).as_('delta'),
             group_by=[months.column2])
 
         # the MRR before the first period: the whole log up to it
         opening = daily.select(Coalesce(Sum(daily.delta), 0),
             where=daily.date < starts[0])
-        # an id per company and period: the period's day as YYYYMMDD
-        periods = Values([(max(company_id, 0) * 10 ** 8
-                    + s.year * 10000 + s.month * 100 + 1, s)
-                for s in starts])
+        periods = Values([(period_id(company_id, s), s) for s in starts])
         running = Window([], order_by=[periods.column2.asc])
 
-        def amount(name, value):
-            field = getattr(cls, name)
-            return field.sql_cast(Round(value, PRECISION)).as_(name)
         new, expansion, contraction, churn, reactivation = [
-            Coalesce(Column(per_period, k), 0) for k in kinds]
+            Coalesce(Column(per_period, k), 0) for k in KINDS]
         return periods.join(per_period, type_='LEFT',
             condition=per_period.start == periods.column2).select(
             periods.column1.as_('id'),
             Literal(company_id).as_('company'),
             Literal(currency_id).as_('currency'),
             cls.date.sql_cast(periods.column2).as_('date'),
-            amount('new', new),
-            amount('expansion', expansion),
-            amount('contraction', contraction),
-            amount('churn', churn),
-            amount('reactivation', reactivation),
-            amount('net_new',
+            rounded(cls, 'new', new),
+            rounded(cls, 'expansion', expansion),
+            rounded(cls, 'contraction', contraction),
+            rounded(cls, 'churn', churn),
+            rounded(cls, 'reactivation', reactivation),
+            rounded(cls, 'net_new',
                 new + expansion + reactivation - contraction - churn),
-            amount('mrr', Sum(Coalesce(per_period.delta, 0),
+            rounded(cls, 'mrr', Sum(Coalesce(per_period.delta, 0),
                     window=running) + opening),
             # without a company in the context there is nothing to report
             where=Literal(company_id >= 0))

@@ -11,44 +11,20 @@
 from sql import Cast, Column, Literal, Null, Values
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
-from sql.functions import DateTrunc, Round
+from sql.functions import DateTrunc
 
 from trytond.model import ModelSQL, ModelView, fields
-from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .mrr_movement import PRECISION, ReportRowEvents, month_periods
+from .mrr_movement import (
+    KINDS, MovementFields, ReportRowEvents, month_periods, rounded)
 
-KINDS = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
 
-
-class OwnerMovement(ReportRowEvents, ModelSQL, ModelView):
+class OwnerMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
     """MRR movements of a period per owner of the contracts: _owner names
     the column of the MRR events (and the field) the rows are keyed by"""
     _owner = None
-
-    company = fields.Many2One('company.company', "Company")
-    currency = fields.Many2One('currency.currency', "Currency")
-    date = fields.Date("Period", help="The first day of the period.")
-    new = Monetary(
-        "New", currency='currency', digits='currency',
-        help="MRR of customers who got MRR for the first time.")
-    expansion = Monetary(
-        "Expansion", currency='currency', digits='currency',
-        help="MRR gained from customers whose MRR went up.")
-    contraction = Monetary(
-        "Contraction", currency='currency', digits='currency',
-        help="MRR lost from customers whose MRR went down but not to zero.")
-    churn = Monetary(
-        "Churn", currency='currency', digits='currency',
-        help="MRR lost from customers whose MRR went to zero.")
-    reactivation = Monetary(
-        "Reactivation", currency='currency', digits='currency',
-        help="MRR of customers who had MRR before, lost it and came back.")
-    net_new = Monetary(
-        "Net New MRR", currency='currency', digits='currency',
-        help="New + expansion + reactivation - contraction - churn.")
 
     @classmethod
     def __setup__(cls):
@@ -81,9 +57,6 @@ class OwnerMovement(ReportRowEvents, ModelSQL, ModelView):
         # 64 bits: PostgreSQL multiplies integers in 32
         owner = Cast(Coalesce(per_period.owner, 0), 'BIGINT')
 
-        def amount(name, value):
-            field = getattr(cls, name)
-            return field.sql_cast(Round(value, PRECISION)).as_(name)
         new, expansion, contraction, churn, reactivation = [
             Coalesce(Column(per_period, k), 0) for k in KINDS]
         return per_period.join(periods,
@@ -93,12 +66,12 @@ class OwnerMovement(ReportRowEvents, ModelSQL, ModelView):
             Literal(currency_id).as_('currency'),
             cls.date.sql_cast(per_period.start).as_('date'),
             per_period.owner.as_(cls._owner),
-            amount('new', new),
-            amount('expansion', expansion),
-            amount('contraction', contraction),
-            amount('churn', churn),
-            amount('reactivation', reactivation),
-            amount('net_new',
+            rounded(cls, 'new', new),
+            rounded(cls, 'expansion', expansion),
+            rounded(cls, 'contraction', contraction),
+            rounded(cls, 'churn', churn),
+            rounded(cls, 'reactivation', reactivation),
+            rounded(cls, 'net_new',
                 new + expansion + reactivation - contraction - churn),
             # without a company in the context there is nothing to report
             where=Literal(company_id >= 0))
