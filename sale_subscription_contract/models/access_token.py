@@ -6,7 +6,7 @@ import datetime
 import hashlib
 import secrets
 
-from sql import Literal, Null
+from sql import Column, Literal, Null
 from sql.functions import CurrentTimestamp
 
 import trytond.config as config
@@ -24,6 +24,33 @@ DEFAULT_VALIDITY_DAYS = 14
 # PostgreSQL's SQLSTATE for a row changed by a transaction committed since
 # this one's snapshot
 SERIALIZATION_FAILURE = '40001'
+
+
+def claim_once(Model, record_id, columns, values, where):
+    """Write columns of record_id in one conditional UPDATE (where): True
+    when this transaction changed it, False when a concurrent one did first
+    (the condition no longer holds, or PostgreSQL's serialization failure).
+    The records read before forget the record's old values."""
+    transaction = Transaction()
+    table = Model.__table__()
+    cursor = transaction.connection.cursor()
+    try:
+        cursor.execute(*table.update(
+                [Column(table, c) for c in columns] + [
+                    table.write_uid, table.write_date],
+                list(values) + [transaction.user, CurrentTimestamp()],
+                where=(table.id == record_id) & where(table)))
+        claimed = cursor.rowcount == 1
+    except backend.DatabaseOperationalError as error:
+        if getattr(error, 'sqlstate', None) != SERIALIZATION_FAILURE:
+            raise
+        claimed = False
+    if claimed:
+        transaction.counter += 1
+        for cache in transaction.cache.values():
+            if Model.__name__ in cache:
+                cache[Model.__name__].pop(record_id, None)
+    return claimed
 
 
 def token_hash(token):
@@ -161,27 +188,10 @@ class AccessToken(ModelSQL, ModelView):
                 'sale_subscription_contract.msg_access_token_expired',
                 contract=record.document.rec_name,
                 date=record.expires_at.date()))
-        transaction = Transaction()
-        table = cls.__table__()
-        cursor = transaction.connection.cursor()
-        try:
-            cursor.execute(*table.update(
-                    [table.used, table.write_uid, table.write_date],
-                    [True, transaction.user, CurrentTimestamp()],
-                    where=(table.id == record.id)
-                    & ((table.used == Null) | (table.used == Literal(False)))))
-            spent = cursor.rowcount == 1
-        except backend.DatabaseOperationalError as error:
-            if getattr(error, 'sqlstate', None) != SERIALIZATION_FAILURE:
-                raise
-            spent = False
-        if not spent:
+        if not claim_once(cls, record.id, ['used'], [True],
+                lambda table: (table.used == Null)
+                | (table.used == Literal(False))):
             raise refused
-        # the records read before the UPDATE forget the token's old state
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            if cls.__name__ in cache:
-                cache[cls.__name__].pop(record.id, None)
         return record.subscription
 
 

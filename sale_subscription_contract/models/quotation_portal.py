@@ -10,9 +10,7 @@ import json
 from itertools import groupby
 
 from sql import Null
-from sql.functions import CurrentTimestamp
 
-from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
 from trytond.pool import Pool, PoolMeta
@@ -20,7 +18,7 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from ..exceptions import QuotationPortalError
-from .access_token import SERIALIZATION_FAILURE
+from .access_token import claim_once
 from .customer_email import render_template
 from .payment_method import tokenising_methods
 
@@ -166,32 +164,20 @@ class Sale(metaclass=PoolMeta):
         # read before the UPDATE: after a serialization failure PostgreSQL
         # answers no more queries in this transaction
         refused = _error('msg_quotation_already_accepted')
-        transaction = Transaction()
-        table = self.__table__()
         now = datetime.datetime.now(datetime.timezone.utc).replace(
             tzinfo=None)
-        columns = [table.write_uid, table.write_date]
-        values = [transaction.user, CurrentTimestamp()]
-        where = (table.id == self.id) & (table.state == 'quotation')
+        columns, values = [], []
         if accepting:
-            columns.append(table.signed_at)
-            values.append(now)
-            where &= table.signed_at == Null
-        cursor = transaction.connection.cursor()
-        try:
-            cursor.execute(*table.update(columns, values, where=where))
-            claimed = cursor.rowcount == 1
-        except backend.DatabaseOperationalError as error:
-            if getattr(error, 'sqlstate', None) != SERIALIZATION_FAILURE:
-                raise
-            claimed = False
-        if not claimed:
+            columns, values = ['signed_at'], [now]
+
+        def open_quotation(table):
+            where = table.state == 'quotation'
+            if accepting:
+                where &= table.signed_at == Null
+            return where
+        if not claim_once(self.__class__, self.id, columns, values,
+                open_quotation):
             raise refused
-        # the records read before the UPDATE forget the sale's old state
-        transaction.counter += 1
-        for cache in transaction.cache.values():
-            if self.__name__ in cache:
-                cache[self.__name__].pop(self.id, None)
         sale = self.__class__(self.id)
         sale._check_open()
         return sale
@@ -324,19 +310,22 @@ class Sale(metaclass=PoolMeta):
         # read again: processing has just made the invoices
         paid = [s for s in cls.browse([s.id for s in sales])
             if s.portal_payment_method and s.state in {'processing', 'done'}]
+        if not paid:
+            return
+        contracts = {c.origin_sale.id: c for c in Contract.search([
+                    ('origin_sale', 'in', [s.id for s in paid]),
+                    ])}
         for sale in paid:
             drafts = [i for i in sale.invoices
                 if i.state in {'draft', 'validated'} and i.total_amount > 0]
-            contracts = Contract.search([('origin_sale', '=', sale.id)])
-            if not drafts or not contracts:
+            contract = contracts.get(sale.id)
+            if not drafts or not contract:
                 continue
-            contract = contracts[0]
             with Transaction().set_context(company=sale.company.id,
                     companies=[sale.company.id]):
                 Invoice.post(drafts)
-                payments = [p for p in (
-                        contract.new_charge(Invoice(i.id)) for i in drafts)
-                    if p]
+                payments = [p for p in (contract.new_charge(i)
+                        for i in Invoice.browse(drafts)) if p]
                 if payments:
                     Payment.subscription_start(payments)
 
