@@ -36,7 +36,8 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, 'bench'), os.path.join(ROOT, 'tests'),
     os.path.join(ROOT, 'scripts')]
 
 import billing  # noqa: E402
-from billing import Server, build_template, in_tx  # noqa: E402
+from billing import (  # noqa: E402
+    Server, admin_config, build_template, in_tx)
 
 FIRST_MONTH = datetime.date(2025, 1, 1)
 PRICES = [Decimal(p) for p in ['9.90', '29.90', '49.00', '99.00', '199.00']]
@@ -270,15 +271,11 @@ def measure(database, facts, months, repeat):
 
 def main():
     options = parse_args()
-    from trytond import config
     server = Server(options.uri)
     template = f'{options.database}_template'
     database = f'{options.database}_{options.contracts}'
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = os.path.join(tmp, 'admin.conf')
-        with open(cfg, 'w') as file:
-            file.write(f'[database]\nuri = {options.uri}\n')
-        config.update_etc(cfg)
+        cfg = admin_config(options.uri, tmp)
         build_template(server, template, cfg, options.keep_template)
         server.create(database, template)
         from trytond.pool import Pool

@@ -161,6 +161,16 @@ class Measure:
         time.sleep(0.5)
 
 
+def admin_config(uri, folder):
+    "Point this process's trytond at the server; return the file's path"
+    from trytond import config
+    path = os.path.join(folder, 'admin.conf')
+    with open(path, 'w') as file:
+        file.write(f'[database]\nuri = {uri}\n')
+    config.update_etc(path)
+    return path
+
+
 def in_tx(database, func, context, locks=None):
     from trytond.modules.sale_subscription_contract.transaction import (
         in_transaction)

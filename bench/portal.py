@@ -38,7 +38,8 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, 'bench'), os.path.join(ROOT, 'tests'),
     os.path.join(ROOT, 'scripts')]
 
 import billing  # noqa: E402
-from billing import Server, build_template, in_tx  # noqa: E402
+from billing import (  # noqa: E402
+    Server, admin_config, build_template, in_tx)
 
 PASSWORD = 'bench-portal-2026'
 READ_FIELDS = ['number', 'state', 'party', 'plan', 'start_date',
@@ -240,15 +241,11 @@ def load(request, clients, seconds):
 
 def main():
     options = parse_args()
-    from trytond import config
     server = Server(options.uri)
     template = f'{options.database}_template'
     database = f'{options.database}_{options.contracts}'
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = os.path.join(tmp, 'admin.conf')
-        with open(cfg, 'w') as file:
-            file.write(f'[database]\nuri = {options.uri}\n')
-        config.update_etc(cfg)
+        cfg = admin_config(options.uri, tmp)
         activation = build_template(
             server, template, cfg, options.keep_template)
         facts_file = os.path.join(ROOT, '.cache', f'{database}.json')
