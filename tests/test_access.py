@@ -29,6 +29,7 @@ EXPECTED = {
     # the contracts' records the machinery writes
     'sale.subscription.period': (SALES, set(), set(), set()),
     'sale.subscription.mrr_event': (SALES, set(), set(), set()),
+    'sale.subscription.mrr_book': (SALES, set(), set(), set()),
     # reports: read by sales users of their company
     'sale.subscription.reporting.mrr_movement': (SALES, set(), set(), set()),
     'sale.subscription.reporting.kpi': (SALES, set(), set(), set()),

@@ -118,8 +118,7 @@ class Cohort(ModelSQL, ModelView):
         company_id, currency_id, period, starts = Context.report_range()
         measure = context.get('cohort_measure') or 'logo'
 
-        classified = Movement._classified(
-            Movement._customer_days(company_id, context))
+        classified = Movement._customer_book(company_id, context)
         def numbered_months():
             "Each month of the range with the number of its period"
             return Values([(start + relativedelta(months=m), i)
@@ -133,9 +132,7 @@ class Cohort(ModelSQL, ModelView):
             else_=0)
         # each customer-day with the customer's first day with MRR > 0
         days = classified.select(classified.party, classified.date,
-            classified.delta, (got - lost).as_('active'),
-            Min(Case((classified.after > 0, classified.date)),
-                window=Window([classified.party])).as_('first'))
+            classified.delta, (got - lost).as_('active'), classified.first)
 
         def month(date):
             return cls.date.sql_cast(DateTrunc('month', date))

@@ -2,6 +2,7 @@
 # revenue. It is the single source of the subscription analytics.
 from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
+from trytond.pool import Pool
 
 KINDS = [
     ('new', "New"),
@@ -61,6 +62,32 @@ class MRREvent(ModelSQL, ModelView):
                 t, (t.company, Index.Equality()), (t.party, Index.Range()),
                 (t.date, Index.Range()), include=[t.mrr_change]))
         cls._order = [('date', 'DESC'), ('id', 'DESC')]
+
+    @classmethod
+    def create(cls, vlist):
+        events = super().create(vlist)
+        Pool().get('sale.subscription.mrr_book').refresh_keys(
+            [(e.company, e.party) for e in events])
+        return events
+
+    @classmethod
+    def write(cls, *args):
+        actions = iter(args)
+        events = sum((list(records) for records, _ in zip(actions, actions)),
+            [])
+        # the customers before the write and after (a changed party)
+        MRRBook = Pool().get('sale.subscription.mrr_book')
+        before = [(e.company, e.party) for e in events]
+        super().write(*args)
+        MRRBook.refresh_keys(before + [(e.company, e.party)
+                for e in cls.browse(events)])
+
+    @classmethod
+    def delete(cls, events):
+        MRRBook = Pool().get('sale.subscription.mrr_book')
+        keys = [(e.company, e.party) for e in events]
+        super().delete(events)
+        MRRBook.refresh_keys(keys)
 
     @classmethod
     def kind_for(cls, before, after):

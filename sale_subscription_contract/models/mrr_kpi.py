@@ -90,13 +90,14 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
         company_id, currency_id, period, starts = Context.report_range()
         months = month_periods(starts, period)
 
-        def book(per):
-            "The customers' (or contracts') changes classified, per period"
-            days = Movement._customer_days(company_id, context, per=per)
-            return (cls._per_period(Movement._classified(days), months),
-                cls._opening(days, starts[0]))
-        customers, opening = book('party')
-        contracts, contracts_opening = book('subscription')
+        def book(classified):
+            "The changes classified, per period, and before the first"
+            return (cls._per_period(classified, months),
+                cls._opening(classified, starts[0]))
+        customers, opening = book(
+            Movement._customer_book(company_id, context))
+        contracts, contracts_opening = book(
+            Movement._customer_book(company_id, context, per='subscription'))
 
         periods = Values([(period_id(company_id, s), s) for s in starts])
         running = Window([], order_by=[periods.column2.asc])
@@ -149,9 +150,10 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
             customers_start.as_('customers_start'),
             figures.customers.as_('customers'),
             figures.contracts.as_('contracts'),
-            rounded(cls, 'arpa', figures.mrr / NullIf(figures.customers, 0)),
+            rounded(cls, 'arpa',
+                exact(figures.mrr) / NullIf(figures.customers, 0)),
             rounded(cls, 'revenue_per_contract',
-                figures.mrr / NullIf(figures.contracts, 0)),
+                exact(figures.mrr) / NullIf(figures.contracts, 0)),
             figures.churned.as_('churned_customers'),
             rate('customer_churn_rate', figures.churned, customers_start),
             rounded(cls, 'revenue_loss', losses),

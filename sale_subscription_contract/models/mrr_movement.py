@@ -7,6 +7,8 @@
 #   3. each change classified: 0 -> >0 new (or reactivation when the
 #      customer had MRR before), up expansion, down but > 0 contraction,
 #      -> 0 churn;
+#   (1-3 are stored per customer for the whole log: without a filter the
+#   report reads them from the customers' book, mrr_book.py)
 #   4. summed per period; a period without any change still has its row,
 #      and the MRR at its end is the MRR before the first period plus the
 #      running sum of the changes.
@@ -15,7 +17,7 @@
 # SQLite.
 from dateutil.relativedelta import relativedelta
 from sql import Column, Literal, Values, Window
-from sql.aggregate import Max, Sum
+from sql.aggregate import Max, Min, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import DateTrunc, Round
 
@@ -32,6 +34,10 @@ PERIOD_MONTHS = {'month': 1, 'quarter': 3, 'year': 12}
 PRECISION = 6
 # the movements, in the order of the reports' columns
 KINDS = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
+# the context's filters of the book (see _event_filter)
+FILTERS = ['plan', 'sales_team', 'salesperson', 'country']
+# the columns of a classified book (_classified(first=True))
+BOOK_COLUMNS = ['party', 'date', 'delta', 'before', 'after', 'first', *KINDS]
 
 
 def period_start(date, period):
@@ -235,8 +241,7 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
         context = Transaction().context
         company_id, currency_id, period, starts = Context.report_range()
 
-        daily = cls._customer_days(company_id, context)
-        classified = cls._classified(daily)
+        classified = cls._customer_book(company_id, context)
         # each month of the range maps to its period's first day
         months = month_periods(starts, period)
         month = cls.date.sql_cast(DateTrunc('month', classified.date))
@@ -248,8 +253,8 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
             group_by=[months.column2])
 
         # the MRR before the first period: the whole log up to it
-        opening = daily.select(Coalesce(Sum(daily.delta), 0),
-            where=daily.date < starts[0])
+        opening = classified.select(Coalesce(Sum(classified.delta), 0),
+            where=classified.date < starts[0])
         periods = Values([(period_id(company_id, s), s) for s in starts])
         running = Window([], order_by=[periods.column2.asc])
 
@@ -274,14 +279,18 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
             where=Literal(company_id >= 0))
 
     @classmethod
-    def _customer_days(cls, company_id, context, per='party', by=None):
+    def _customer_days(cls, company_id, context, per='party', by=None,
+            parties=None):
         """The filtered MRR changes summed per customer (or per contract
         with per='subscription', named party alike) and day; with by (a
         column of the events: sales_team, salesperson) per owner (named
-        owner) and customer: each owner's book counted on its own"""
+        owner) and customer: each owner's book counted on its own; only of
+        the customers of the ids parties when given"""
         Event = Pool().get('sale.subscription.mrr_event')
         event = Event.__table__()
         where = cls._event_filter(event, company_id, context)
+        if parties is not None:
+            where &= fields.SQL_OPERATORS['in'](event.party, parties)
         keys = [Column(event, per)]
         columns = [keys[0].as_('party')]
         if by:
@@ -317,10 +326,23 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
             contract.id, where=address.country == country)
 
     @classmethod
-    def _classified(cls, daily, by=False):
+    def _customer_book(cls, company_id, context, per='party'):
+        """The customer-days (or contract-days with per='subscription') of
+        the context's book classified (the columns of _classified with
+        first): the stored book of the company when the context filters
+        nothing, else the filtered log classified"""
+        Book = Pool().get('sale.subscription.mrr_book')
+        if any(context.get(f) for f in FILTERS):
+            return cls._classified(
+                cls._customer_days(company_id, context, per=per), first=True)
+        return Book.book(company_id, per=per)
+
+    @classmethod
+    def _classified(cls, daily, by=False, first=False):
         """Each customer-day (with by, owner-customer-day of
         _customer_days(by=...)) with its MRR before and after and the amount
-        it adds to each kind"""
+        it adds to each kind; with first, the customer's first day with MRR
+        (first)"""
         names = ['party', 'owner'] if by else ['party']
 
         def keys(query):
@@ -339,8 +361,12 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
             had_mrr.as_('had_mrr'))
         up_from_zero = (steps.before <= 0) & (steps.after > 0)
         zero = Literal(0)
+        extra = []
+        if first:
+            extra.append(Min(Case((steps.after > 0, steps.date)),
+                    window=Window(keys(steps))).as_('first'))
         return steps.select(*keys(steps), steps.date, steps.delta,
-            steps.before, steps.after,
+            steps.before, steps.after, *extra,
             Case((up_from_zero & (steps.had_mrr == 0), steps.after),
                 else_=zero).as_('new'),
             Case((up_from_zero & (steps.had_mrr == 1), steps.after),
