@@ -129,3 +129,52 @@ def test_cohort_retention_by_logo_then_revenue(page, reports):
     # three seats each
     assert [amount(text) for text in rows_of(table, 'Starting MRR')] == [
         3 * Decimal(reports['seat'])] * 2
+
+
+DASHBOARD_MENU = (
+    'Subscription Contracts', 'Reporting', 'Subscription Dashboard')
+# each panel of the dashboard: its title, its graph's kind of marks (the
+# billboard.js class of a line or a bar) and its legend
+DASHBOARD = [
+    ('MRR', 'line', ['MRR at End']),
+    ('MRR Movements per Month', 'bar',
+        ['New', 'Expansion', 'Reactivation', 'Contraction', 'Churn']),
+    ('Churn Rates per Month', 'bar',
+        ['Customer Churn (%)', 'Gross MRR Churn (%)', 'Net MRR Churn (%)']),
+    ]
+
+
+def test_dashboard_shows_mrr_movements_and_churn(page, reports):
+    """Subscription Dashboard: the graphs of the last twelve months of the
+    user's company on one screen, each in its panel"""
+    board = open_list(page, DASHBOARD_MENU)
+    panels = board.locator('.board-action')
+    wait_until(lambda: panels.count() == len(DASHBOARD),
+        "the dashboard does not show its panels")
+    for index, (title, mark, legend) in enumerate(DASHBOARD):
+        panel = panels.nth(index)
+        assert panel.locator('.panel-heading').inner_text().strip() == title
+        # drawn: the marks of the months with MRR, and the legend
+        panel.locator(f'.graph svg .bb-{mark}').first.wait_for(state='attached')
+        wait_until(lambda: panel.locator(
+                '.bb-legend-item').all_text_contents() == legend,
+            f"{title}: the legend is not {legend}")
+    settle(page)
+    shot(page, 'dashboard')
+    # the MRR at the end of the twelve months: none until two months ago,
+    # then 3 seats, then 5 (3 more, Kurz KG's one gone) this month too;
+    # the heights of the line's points above the zero of the first month
+    points = [float(y) for y in panels.nth(0).locator(
+            '.bb-circles-mrr circle').evaluate_all(
+            'circles => circles.map(c => c.getAttribute("cy"))')]
+    assert len(points) == 12
+    heights = [round((points[0] - y) / (points[0] - points[-1]), 2)
+        for y in points]
+    assert heights == [0] * 9 + [0.6, 1, 1]
+    # two months with new MRR, one with churn
+    movements = panels.nth(1)
+    drawn = movements.locator('path.bb-bar').evaluate_all(
+        'bars => bars.filter(b => b.getBBox().height > 0).map('
+        'b => b.closest(".bb-target").classList.value)')
+    assert sorted(c.split('bb-target-')[-1] for c in drawn) == [
+        'churn', 'new', 'new']
