@@ -249,6 +249,8 @@ def test_accept_with_stripe_for_a_new_customer(server, stripe):
         contract['payment_method.']['exp_year'],
         contract['payment_method.']['token']) == (
         'mastercard', '4444', 8, 2031, NEW_METHOD)
+    assert contract['payment_method.']['stripe_customer.'][
+        'stripe_customer_id'] == NEW_CUSTOMER
     invoices = admin.call('account.invoice', 'search_read',
         [('party.name', '=', sale['party'])], 0, None, None,
         ['total_amount', 'state'])
@@ -296,3 +298,4 @@ def test_accept_with_stripe_for_a_known_customer(server, stripe):
             'payment_method.stripe_customer.stripe_customer_id'])
     method = contract['payment_method.']
     assert method['rec_name'] == 'Visa •••• 4242'
+    assert method['stripe_customer.']['stripe_customer_id'] == KNOWN_CUSTOMER
