@@ -40,7 +40,9 @@ from test_email import MailServer  # noqa: E402
 LINK = re.compile(r'/quotation/([A-Za-z0-9_-]{43})')
 
 
-def setup(password):
+def setup(password, fill=None):
+    "The company, its salesperson and fill's quotations (default: ours)"
+    fill = fill or globals()['fill']
     pool = Pool()
     User = pool.get('res.user')
     User.write([User(USER)], {

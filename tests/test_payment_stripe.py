@@ -1,118 +1,23 @@
-"""Stripe as the card processor, tested at the HTTP boundary: the stripe
-library's HTTP client is replaced by a recorded Stripe (StripeServer below)
-that answers with the JSON bodies in tests/stripe_responses (in the shape of
-https://docs.stripe.com/api) and keeps the payment intents it booked by
-idempotency key, as Stripe does.  The tests assert what the module sends and
-that the contract, invoice and ledger end as with the test processor."""
+"""Stripe as the card processor, tested at the HTTP boundary against the
+recorded Stripe of stripe_helpers.py (the stripe library's HTTP client
+replaced). The tests assert what the module sends and that the contract,
+invoice and ledger end as with the test processor."""
 import datetime
-import json
-import os
-import urllib.parse
 from decimal import Decimal
 
 import pytest
 import stripe
-from stripe._http_client import HTTPClient
 
-from demo.payment import create_card_journal
 from payment_helpers import (
     START, bill_and_charge, charge_contract, dunning, notifications,
     payments_of)
+from stripe_helpers import SECRET_KEY, StripeServer, stripe_journal
 from trytond.exceptions import UserError
 from trytond.modules.account_payment_stripe.payment import STRIPE_VERSION
 
 D = datetime.date
-RESPONSES = os.path.join(os.path.dirname(__file__), 'stripe_responses')
-SECRET_KEY = 'sk_test_51SubscriptionContractTests'
 CUSTOMER_ID = 'cus_RqSubMueller01'
 METHOD_ID = 'pm_1QxSubVisa4242a'
-
-
-def recorded(name):
-    with open(os.path.join(RESPONSES, name), encoding='utf-8') as file:
-        return json.load(file)
-
-
-class StripeServer(HTTPClient):
-    """Stripe as the stripe library sees it through its HTTP client.
-
-    Each request takes the next queued answer: a recorded body with its HTTP
-    status, 'lost' (Stripe books the intent, the answer never arrives) or
-    'down' (the request never reaches Stripe).  A POST with a key Stripe
-    already saw is answered with the first answer, books nothing."""
-    name = 'recorded'
-
-    def __init__(self):
-        super().__init__()
-        self.answers = []
-        self.requests = []
-        self.intents = {}  # idempotency key → (status, body) booked
-
-    def forget_attempt(self):
-        "The test is replayed from its start (see conftest.py)"
-        self.answers.clear()
-        self.requests.clear()
-        self.intents.clear()
-
-    def answer(self, method, path, answer, status=200):
-        self.answers.append((method, path, answer, status))
-
-    def posts(self):
-        return [r for r in self.requests if r['method'] == 'post']
-
-    def request(self, method, url, headers, post_data=None, *, _usage=None):
-        parts = urllib.parse.urlsplit(url)
-        form = dict(urllib.parse.parse_qsl(post_data or ''))
-        query = dict(urllib.parse.parse_qsl(parts.query))
-        key = headers.get('Idempotency-Key')
-        self.requests.append({'method': method, 'path': parts.path,
-                'headers': dict(headers), 'form': form, 'query': query})
-        if not self.answers:
-            raise AssertionError(f"unexpected request {method} {url}")
-        expected, path, answer, status = self.answers.pop(0)
-        assert (method, parts.path) == (expected, path), (
-            f"{method} {parts.path} instead of {expected} {path}")
-        if method == 'post' and path == '/v1/payment_intents':
-            if answer == 'down':
-                raise stripe.APIConnectionError(
-                    "Network error: connection reset", should_retry=True)
-            if key in self.intents:  # Stripe's idempotency
-                status, body = self.intents[key]
-                return json.dumps(body), status, {}
-            lost = answer == 'lost'
-            if lost:
-                answer = 'payment_intent_succeeded.json'
-            body = recorded(answer)
-            intent = body['error']['payment_intent'] if status == 402 \
-                else body
-            # Stripe echoes the metadata it was sent
-            intent['metadata'] = {k[len('metadata['):-1]: v
-                for k, v in form.items() if k.startswith('metadata[')}
-            self.intents[key] = (status, body)
-            if lost:
-                raise stripe.APIConnectionError(
-                    "Read timed out", should_retry=True)
-            return json.dumps(body), status, {}
-        if path == '/v1/payment_intents/search':
-            # Stripe's search over what it booked
-            body = recorded(answer)
-            body['data'] = [
-                b['error']['payment_intent'] if s == 402 else b
-                for s, b in self.intents.values()
-                if query['query'] == "metadata['idempotency_key']:'%s'" % (
-                    (b['error']['payment_intent'] if s == 402 else b)
-                    ['metadata']['idempotency_key'])]
-            return json.dumps(body), status, {}
-        return json.dumps(recorded(answer)), status, {}
-
-    def request_stream(self, *args, **kwargs):
-        raise AssertionError("no streaming")
-
-    def _sleep_time_seconds(self, num_retries):
-        return 0  # the library's retries, without waiting
-
-    def close(self):
-        pass
 
 
 @pytest.fixture
@@ -121,23 +26,6 @@ def stripe_server(monkeypatch):
     monkeypatch.setattr(stripe, 'default_http_client', server)
     yield server
     assert not server.answers, "Stripe was not asked what the test expected"
-
-
-def stripe_journal(env):
-    Account = env.get('account.payment.stripe.account')
-    PaymentJournal = env.get('account.payment.journal')
-    account = Account(name="Stripe (Test)", secret_key=SECRET_KEY,
-        publishable_key='pk_test_51SubscriptionContractTests')
-    account.save()
-    # booked like the test processor's: on its clearing account
-    card = create_card_journal(env.company)
-    journal = PaymentJournal(name="Stripe", company=env.company,
-        currency=env.company.currency, process_method='stripe',
-        stripe_account=account, clearing_account=card.clearing_account,
-        clearing_journal=card.clearing_journal,
-        clearing_posting_delay=card.clearing_posting_delay)
-    journal.save()
-    return journal
 
 
 def stripe_contract(env, server, **plan_values):

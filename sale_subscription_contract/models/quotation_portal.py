@@ -241,25 +241,38 @@ class Sale(metaclass=PoolMeta):
         self.__class__.confirm([sale])
         return sale
 
-    def _portal_card(self, card):
-        """Store the customer's card through the company's card processor
-        (refused with the processor's reason, nothing stored)"""
-        pool = Pool()
-        Journal = pool.get('account.payment.journal')
-        Method = pool.get('sale.subscription.payment_method')
+    def portal_payment_journal(self):
+        "The payment journal that takes the card on the quotation page"
+        Journal = Pool().get('account.payment.journal')
         journals = Journal.search([
                 ('company', '=', self.company.id),
                 ('process_method', 'in', tokenising_methods()),
                 ], limit=1)
-        if not journals:
+        return journals[0] if journals else None
+
+    def portal_stripe_key(self):
+        """The publishable key of the Stripe account that takes the card on
+        the page (Stripe Elements), None for our own card fields"""
+        return None
+
+    def _portal_card(self, card):
+        """Store the customer's card through the company's card processor
+        (refused with the processor's reason, nothing stored)"""
+        journal = self.portal_payment_journal()
+        if not journal:
             raise _error('msg_quotation_payment_unavailable',
                 sale=self.rec_name)
+        return self._portal_payment_method(journal, card)
+
+    def _portal_payment_method(self, journal, card):
+        "The payment method of card (the form's fields) through journal"
+        Method = Pool().get('sale.subscription.payment_method')
         for value in card.values():
             if len(value or '') > NAME_SIZE:
                 raise _error('msg_quotation_card_invalid')
         if not (card.get('number') or '').replace(' ', '').isdigit():
             raise _error('msg_quotation_card_invalid')
-        return Method.add_card(self.party, journals[0], card['number'],
+        return Method.add_card(self.party, journal, card['number'],
             card.get('exp_month'), card.get('exp_year'),
             cvc=card.get('cvc') or '', holder=card.get('holder'))
 

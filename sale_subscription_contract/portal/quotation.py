@@ -14,13 +14,23 @@ from werkzeug.exceptions import BadRequest, NotFound
 from trytond.transaction import Transaction
 
 from ..models.access_token import token_hash
-from .web import _, route
+from .web import SECURITY_HEADERS, _, route
 
 # secrets.token_urlsafe(32): 43 URL-safe characters
 TOKEN = re.compile(r'^[A-Za-z0-9_-]{43}$')
 ACCEPTED = {'confirmed', 'processing', 'done'}
 # the card form's fields (card_<name>): passed once to the processor
 CARD = ['holder', 'number', 'exp_month', 'exp_year', 'cvc']
+# with Stripe the page posts only the id of the payment method the browser
+# made with Stripe Elements (models/quotation_stripe.py)
+STRIPE_FIELD = 'stripe_payment_method'
+# what Stripe.js needs (https://docs.stripe.com/security/guide): its script,
+# its card and 3-D Secure frames, its API; still no inline script
+STRIPE_CSP = SECURITY_HEADERS['Content-Security-Policy'].replace(
+    "script-src 'self';",
+    "script-src 'self' https://js.stripe.com; "
+    "frame-src https://js.stripe.com https://hooks.stripe.com; "
+    "connect-src 'self' https://api.stripe.com;")
 
 
 def quotation_of(portal, token):
@@ -73,12 +83,19 @@ def quotation(portal, token):
 def render(portal, sale, token, declined=False):
     included = sale.portal_included_options
     contract = sale.subscriptions[0] if sale.subscriptions else None
+    open_ = sale.portal_open and not declined
+    stripe_key = None
+    if open_ and sale.online_confirmation in {'payment', 'both'}:
+        stripe_key = sale.portal_stripe_key()
     with in_page_language(portal, sale):
-        return portal.render('quotation.html',
+        response = portal.render('quotation.html',
             title=portal_title(portal, sale), sale=sale, token=token,
             included=included, accepted=sale.state in ACCEPTED,
-            open=sale.portal_open and not declined, declined=declined,
+            open=open_, declined=declined, stripe_key=stripe_key,
             contract=contract, messages=sale.portal_messages())
+    if stripe_key:
+        response.headers['Content-Security-Policy'] = STRIPE_CSP
+    return response
 
 
 def portal_title(portal, sale):
@@ -111,6 +128,8 @@ def accept(portal, token):
     sale = quotation_of(portal, token)
     card = {k: _form_text(portal, 'card_' + k)
         for k in CARD if 'card_' + k in portal.request.form}
+    if STRIPE_FIELD in portal.request.form:
+        card[STRIPE_FIELD] = _form_text(portal, STRIPE_FIELD)
     with in_page_language(portal, sale):
         sale.portal_accept(
             _form_text(portal, 'name'), _form_text(portal, 'signature'),
