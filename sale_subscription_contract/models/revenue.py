@@ -48,23 +48,23 @@ def revenue_per_period(company_id, context, months, first_day, end_day):
     standing = (invoice.state.in_(POSTED)
         | ((invoice.state == 'cancelled')
             & invoice.cancel_move.in_(refunded)))
-    sources = _line_sources(line)
-    lines = (invoice
+    query = (invoice
         .join(line, condition=(line.invoice == invoice.id)
             & (line.type == 'line'))
-        .join(sources, condition=sources.line == line.id)
         .join(move_line, condition=(move_line.move == invoice.move)
             & move_line.origin.like('account.invoice.line,%')
             & (MoveLine.origin.sql_id(move_line.origin, InvoiceLine)
-                == line.id))
-        .select(
-            invoice.invoice_date.as_('date'),
-            (move_line.credit - move_line.debit).as_('amount'),
-            sources.recurring, sources.contract,
-            where=(invoice.company == company_id)
-            & (invoice.type == 'out') & standing
-            & (invoice.invoice_date >= first_day)
-            & (invoice.invoice_date < end_day)))
+                == line.id)))
+    query, recurring, contract = _with_sources(query, line)
+    lines = query.select(
+        invoice.invoice_date.as_('date'),
+        (move_line.credit - move_line.debit).as_('amount'),
+        Case((recurring, 1), else_=0).as_('recurring'),
+        contract.as_('contract'),
+        where=(invoice.company == company_id)
+        & (invoice.type == 'out') & standing
+        & (invoice.invoice_date >= first_day)
+        & (invoice.invoice_date < end_day))
 
     where = Literal(True)
     filtered = _filtered_contracts(context)
@@ -82,9 +82,10 @@ def revenue_per_period(company_id, context, months, first_day, end_day):
             where=where, group_by=[months.column2]))
 
 
-def _line_sources(line):
-    """Per invoice line (line): whether it is recurring (1, else 0) and its
-    contract (or NULL), read on the line it credits if it is a credit"""
+def _with_sources(query, line):
+    """query joined with what tells of its invoice line (line) whether it
+    is recurring and its contract, both read on the line it credits if it
+    is a credit: (query, recurring condition, contract id or NULL)"""
     pool = Pool()
     InvoiceLine = pool.get('account.invoice.line')
     ContractLine = pool.get('sale.subscription.line')
@@ -101,24 +102,21 @@ def _line_sources(line):
 
     # one level: a credit note's line has the credited line as origin
     credited = _origin_id(line, InvoiceLine)
-    # the contract of a billing-run invoice (the plan's setup fee has no
-    # origin); an invoice bills one period
-    invoiced = period.select(period.invoice,
-        Min(period.subscription).as_('subscription'),
-        where=period.invoice != Null, group_by=[period.invoice])
-    query = (line
+    query = (query
         .join(source, condition=source.id == Coalesce(credited, line.id))
         .join(contract_line, type_='LEFT', condition=contract_line.id
             == _origin_id(source, ContractLine))
         .join(adjustment, type_='LEFT',
             condition=adjustment.id == source.subscription_adjustment)
-        .join(invoiced, type_='LEFT',
-            condition=invoiced.invoice == source.invoice)
         .join(sale_line, type_='LEFT',
             condition=sale_line.id == _origin_id(source, SaleLine))
         # the one-time lines of a sale belong to the contract it made
         .join(contract, type_='LEFT',
             condition=contract.origin_sale == sale_line.sale))
+    # the contract of a billing-run invoice (a plan's setup fee has no
+    # origin); the run writes an invoice per period
+    invoiced = period.select(Min(period.subscription),
+        where=period.invoice == source.invoice)
     # recurring: a service's period (prorated or not) and the prorated
     # adjustments; a setup fee is one-time though its origin may be the
     # contract line it is charged for
@@ -126,11 +124,8 @@ def _line_sources(line):
             & (Coalesce(source.subscription_setup_fee, False)
                 == Literal(False)))
         | (adjustment.id != Null))
-    return query.select(
-        line.id.as_('line'),
-        Case((recurring, 1), else_=0).as_('recurring'),
-        Coalesce(contract_line.subscription, adjustment.subscription,
-            invoiced.subscription, contract.id).as_('contract'))
+    return query, recurring, Coalesce(contract_line.subscription,
+        adjustment.subscription, invoiced, contract.id)
 
 
 def _filtered_contracts(context):
