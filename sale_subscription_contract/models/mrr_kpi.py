@@ -4,10 +4,14 @@
 # period; the customers and contracts with MRR at the end of a period are
 # those with MRR before the first period, plus those that got MRR, minus
 # those that lost it, up to the period (a running sum, no range join).
+# The LTV divides the ARPA by the monthly customer churn rates averaged over
+# six months (a window over the months of the range extended back); the
+# invoiced revenue is revenue.py's, joined per period.
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from sql import Column, Literal, Values, Window
-from sql.aggregate import Count, Sum
+from sql.aggregate import Avg, Count, Sum
 from sql.conditionals import Case, Coalesce, NullIf
 from sql.functions import DateTrunc, FirstValue, Round
 
@@ -18,9 +22,13 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .mrr_movement import (
-    KINDS, PeriodRowFields, month_periods, period_id, rounded)
+    KINDS, PERIOD_MONTHS, PeriodRowFields, month_periods, period_id,
+    period_starts, rounded)
+from .revenue import revenue_per_period
 
 RATE_DIGITS = (16, 4)
+# the months whose customer churn rates the LTV averages
+LTV_MONTHS = 6
 
 
 def exact(value):
@@ -75,6 +83,22 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
         "Net MRR Churn (%)", digits=RATE_DIGITS,
         help="(Churn + contraction - expansion - reactivation) ÷ MRR at the "
         "start; negative when the customers at the start grew.")
+    ltv = Monetary(
+        "LTV", currency='currency', digits='currency',
+        help="Customer lifetime value: ARPA ÷ the monthly customer churn "
+        "rate averaged over the 6 months ending with the period's last "
+        "month (months without customers at their start left out); empty "
+        "when that average is 0 (no churn: LTV undefined).")
+    net_revenue = Monetary(
+        "Net Revenue", currency='currency', digits='currency',
+        help="The untaxed amounts of the posted customer invoices dated in "
+        "the period less those of the credit notes, in the company "
+        "currency as posted.")
+    non_recurring_revenue = Monetary(
+        "Non-recurring Revenue", currency='currency', digits='currency',
+        help="The part of the net revenue from one-time lines: setup fees, "
+        "one-time products and any line that bills no contract service "
+        "period nor prorated change.")
 
     @classmethod
     def __setup__(cls):
@@ -99,6 +123,11 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
         contracts, contracts_opening = book(
             Movement._customer_book(company_id, context, per='subscription'))
 
+        churn = cls._average_churn(company_id, context, period, starts)
+        end = starts[-1] + relativedelta(months=PERIOD_MONTHS[period])
+        revenue = revenue_per_period(company_id, context,
+            month_periods(starts, period), starts[0], end)
+
         periods = Values([(period_id(company_id, s), s) for s in starts])
         running = Window([], order_by=[periods.column2.asc])
 
@@ -117,8 +146,15 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
                 condition=contracts.start == periods.column2)
             .join(opening, type_='CROSS')
             .join(contracts_opening, type_='CROSS')
+            .join(churn, type_='LEFT',
+                condition=churn.start == periods.column2)
+            .join(revenue, type_='LEFT',
+                condition=revenue.start == periods.column2)
             .select(
                 periods.column1.as_('id'), periods.column2.as_('date'),
+                churn.churn.as_('average_churn'),
+                total(revenue.net_revenue).as_('net_revenue'),
+                total(revenue.non_recurring).as_('non_recurring'),
                 *[total(getattr(customers, k)).as_(k) for k in KINDS],
                 total(customers.delta).as_('delta'),
                 total(customers.active).as_('joined'),
@@ -129,7 +165,6 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
                     ).as_('contracts'),
                 ))
 
-
         def rate(name, numerator, denominator):
             field = getattr(cls, name)
             return field.sql_cast(Round(
@@ -138,6 +173,7 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
         customers_start = figures.customers - figures.joined
         losses = figures.churn + figures.contraction
         gains = figures.expansion + figures.reactivation
+        arpa = exact(figures.mrr) / NullIf(figures.customers, 0)
         return figures.select(
             figures.id,
             Literal(company_id).as_('company'),
@@ -150,8 +186,7 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
             customers_start.as_('customers_start'),
             figures.customers.as_('customers'),
             figures.contracts.as_('contracts'),
-            rounded(cls, 'arpa',
-                exact(figures.mrr) / NullIf(figures.customers, 0)),
+            rounded(cls, 'arpa', arpa),
             rounded(cls, 'revenue_per_contract',
                 exact(figures.mrr) / NullIf(figures.contracts, 0)),
             figures.churned.as_('churned_customers'),
@@ -159,6 +194,10 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
             rounded(cls, 'revenue_loss', losses),
             rate('gross_mrr_churn_rate', losses, mrr_start),
             rate('net_mrr_churn_rate', losses - gains, mrr_start),
+            rounded(cls, 'ltv',
+                arpa / NullIf(figures.average_churn, 0)),
+            rounded(cls, 'net_revenue', figures.net_revenue),
+            rounded(cls, 'non_recurring_revenue', figures.non_recurring),
             # without a company in the context there is nothing to report
             where=Literal(company_id >= 0))
 
@@ -191,6 +230,43 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
             Sum(rows.active).as_('active'),
             Count(churned, distinct=True).as_('churned'),
             group_by=[rows.start])
+
+    @classmethod
+    def _average_churn(cls, company_id, context, period, starts):
+        """Per period (start): the monthly customer churn rates (churned
+        customers ÷ customers at the month's start) averaged over the
+        LTV_MONTHS months ending with the period's last month (churn);
+        months without customers at their start are left out"""
+        Movement = Pool().get('sale.subscription.reporting.mrr_movement')
+        last_months = [s + relativedelta(months=PERIOD_MONTHS[period] - 1)
+            for s in starts]
+        months = period_starts(
+            starts[0] - relativedelta(months=LTV_MONTHS - 1),
+            last_months[-1], 'month')
+        days = Movement._customer_book(company_id, context)
+        monthly = cls._per_period(days, month_periods(months, 'month'))
+        opening = cls._opening(days, months[0])
+
+        series = Values([(m,) for m in months])
+        running = Window([], order_by=[series.column1.asc])
+        active = Coalesce(monthly.active, 0)
+        customers_start = (Sum(active, window=running) - active
+            + opening.active)
+        rates = (series
+            .join(monthly, type_='LEFT',
+                condition=monthly.start == series.column1)
+            .join(opening, type_='CROSS')
+            .select(series.column1.as_('month'),
+                (exact(Coalesce(monthly.churned, 0))
+                    / NullIf(customers_start, 0)).as_('rate')))
+        last = Window([], order_by=[rates.month.asc],
+            frame='ROWS', start=-(LTV_MONTHS - 1), end=0)
+        averaged = rates.select(rates.month,
+            Avg(rates.rate, window=last).as_('churn'))
+        ends = Values([(m, s) for m, s in zip(last_months, starts)])
+        return averaged.join(ends,
+            condition=averaged.month == ends.column1).select(
+            ends.column2.as_('start'), averaged.churn)
 
     @staticmethod
     def _opening(days, first_day):

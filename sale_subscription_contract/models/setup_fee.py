@@ -1,6 +1,7 @@
 # One-time setup fees: a plan (its own product and price) or a recurring
 # product (a price on its template) adds one extra line to the first invoice
-# of a contract, and never again, also not after a reopen or a pause.
+# of a contract, and never again, also not after a reopen or a pause; the
+# line is marked as a setup fee (one-time revenue in the KPIs).
 from trytond.i18n import gettext
 from trytond.model import fields
 from trytond.modules.product import price_digits
@@ -86,4 +87,19 @@ class Contract(metaclass=PoolMeta):
         return self._new_invoice_line(invoice, product, quantity, price,
             gettext('sale_subscription_contract.msg_invoice_line_setup_fee',
                 product=product.rec_name),
-            origin=origin)
+            origin=origin, subscription_setup_fee=True)
+
+
+class InvoiceLine(metaclass=PoolMeta):
+    __name__ = 'account.invoice.line'
+
+    # a product's fee has the contract line as origin, as its periods have:
+    # the revenue KPIs tell the one-time fee from the recurring line by this
+    subscription_setup_fee = fields.Boolean(
+        "Subscription Setup Fee", readonly=True,
+        help="The line charges a contract's one-time setup fee (of its plan "
+        "or of a product).")
+
+    @classmethod
+    def default_subscription_setup_fee(cls):
+        return False
