@@ -126,6 +126,10 @@ def fill(env, today):
     quotation = make_sale(env, party_a, flex, [(products['seat'], 5)],
         sale_date=today, start_date=today)
 
+    # a subsidiary whose documents customer A's web user also manages (a
+    # secondary party of the web user)
+    subsidiary = contract_for(env, "Kunde A Tochter GmbH", flex, started,
+        email='tochter@example.com')
     other = contract_for(env, "Kunde B AG", flex, started,
         email='kunde-b@example.com')
     other_quotation = make_sale(env, other.party, flex,
@@ -133,7 +137,7 @@ def fill(env, today):
     Sale = pool.get('sale.sale')
     Sale.quote([quotation, other_quotation])
     invoices = {}
-    for contract in [change, close, restricted, other]:
+    for contract in [change, close, restricted, subsidiary, other]:
         invoices[contract.id], = bill(env, contract, started)
     for contract in [pay, method, retry]:
         bill(env, contract, today)
@@ -152,6 +156,7 @@ def fill(env, today):
                 expired.encode()).hexdigest(),
             'sign_in_link_expires': datetime.datetime.utcnow()
             - datetime.timedelta(minutes=1),
+            'secondary_parties': [('add', [subsidiary.party.id])],
             })
     # a link of customer B's contract, spent
     used_link = other.create_access_link('pay')
@@ -172,6 +177,7 @@ def fill(env, today):
         'party_a': party_a.id, 'party_b': other.party.id,
         'change': facts(change), 'close': facts(close),
         'restricted': facts(restricted), 'other': facts(other),
+        'subsidiary': facts(subsidiary),
         'pay': dict(facts(pay), invoice=pay.dunning_invoice.number),
         'method': dict(facts(method), invoice=method.dunning_invoice.number),
         'retry': dict(facts(retry), invoice=retry.dunning_invoice.number,

@@ -155,6 +155,24 @@ def test_home_lists_the_customers_documents(server, client):
     assert pdf.content.startswith(b'%PDF')
 
 
+def test_a_secondary_party_s_documents_are_the_web_user_s(server, client):
+    "A's web user also stands for a subsidiary: its contract, invoice"
+    portal, subsidiary = server['portal'], server['subsidiary']
+    home = client.get(portal + '/').text
+    assert subsidiary['number'] in home and subsidiary['invoice'] in home
+    page = client.get('%s/contracts/%s' % (portal, subsidiary['id']))
+    assert page.status_code == 200 and subsidiary['number'] in page.text
+    pdf = client.get('%s/invoices/%s.pdf' % (
+            portal, subsidiary['invoice_id']))
+    assert pdf.content.startswith(b'%PDF')
+    # customer B's web user does not stand for it
+    other = sign_in(server, server['email_b'], server['password_b'])
+    assert other.get('%s/contracts/%s' % (
+                portal, subsidiary['id'])).status_code == 404
+    assert other.get('%s/invoices/%s.pdf' % (
+                portal, subsidiary['invoice_id'])).status_code == 404
+
+
 def test_open_a_quotation_from_home(server, client):
     "Home's quotation opens the quotation page (a new link); B's is a 404"
     portal = server['portal']
