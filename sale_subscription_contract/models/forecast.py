@@ -222,7 +222,7 @@ class Forecast(PeriodRowFields, ModelSQL, ModelView):
                 'write_date'}]
         # an empty VALUES is no SQL: one row that the condition drops
         values = Values([tuple(r[n] for n in names) for r in rows]
-            or [tuple(0 for _ in names)])
+            or [(0,) + (None,) * (len(names) - 1)])
         columns = []
         for i, name in enumerate(names, 1):
             column = Column(values, 'column%d' % i)
