@@ -1,7 +1,7 @@
 """The subscription reports clicked in sao as a sales manager would: MRR per
 sales team and per salesperson, the drill-down of a report's row to the MRR
-events behind it (a double-click), and a contract's MRR history (Open
-related records) and the MRR forecast from today's MRR.
+events behind it (a double-click), a contract's MRR history (Open
+related records), and the MRR forecast from today's MRR.
 
 The data is the lifecycle tests' (tests/browser_lifecycle_data.py: contracts
 of no salesperson begun this month or the month before, on a database of
