@@ -37,6 +37,7 @@ EXPECTED = {
     'sale.subscription.reporting.sales_team': (SALES, set(), set(), set()),
     'sale.subscription.reporting.salesperson': (SALES, set(), set(), set()),
     'sale.subscription.reporting.cohort': (SALES, set(), set(), set()),
+    'sale.subscription.reporting.forecast': (SALES, set(), set(), set()),
     'sale.subscription.customer_email': (SALES, set(), set(), set()),
     'sale.subscription.payment_attempt': (
         SALES | {'accounting'}, set(), set(), set()),

@@ -1,7 +1,7 @@
 """The subscription reports clicked in sao as a sales manager would: MRR per
 sales team and per salesperson, the drill-down of a report's row to the MRR
-events behind it (a double-click), and a contract's MRR history (Open
-related records).
+events behind it (a double-click), a contract's MRR history (Open
+related records), and the MRR forecast from today's MRR.
 
 The data is the lifecycle tests' (tests/browser_lifecycle_data.py: contracts
 of no salesperson begun this month or the month before, on a database of
@@ -12,6 +12,7 @@ Run: CI=true .venv/bin/python -m pytest -p no:cacheprovider tests/test_browser_a
 from decimal import Decimal
 
 import pytest
+from dateutil.relativedelta import relativedelta
 
 from sao_helpers import open_list, rows_of, shot, wait_until
 from sao_steps import cell_text, list_rows, open_form, settle
@@ -107,3 +108,43 @@ def test_a_contracts_mrr_history(page, data):
     history.locator('.graph svg, .graph canvas').first.wait_for()
     settle(page)
     shot(page, 'mrr-history-graph')
+
+
+FORECAST_MENU = REPORTING + ('MRR Forecast',)
+FORECAST_TERMS = {'New': 1, 'Expansion': 1, 'Reactivation': 1, 'Churn': -1,
+    'Contraction': -1, 'Known Ends': 1, 'Known Discount Ends': 1,
+    'Known Resumes': 1, 'Known Trial Conversions': 1}
+
+
+def test_mrr_forecast(page, data):
+    """Twelve months from today's MRR, the contracts' (all begun in the
+    trailing months); the fixed quarter renewed by quotation ends in its
+    month; each row is its start plus its columns"""
+    today = data['today']
+    keys = ['pause', 'close_today', 'close_end', 'renew', 'add_card',
+        'declined', 'mailed']
+    mrr_today = sum((Decimal(data[k]['mrr']) for k in keys), Decimal(0))
+    listing = open_list(page, FORECAST_MENU)
+    table = listing.locator('.treeview').first
+    list_rows(table).first.wait_for()
+    shot(page, 'mrr-forecast')
+    months = [today + relativedelta(months=m) for m in range(1, 13)]
+    assert rows_of(table, 'Month End') == [en_date(m) for m in months]
+    assert amount(cell_text(table, 0, 'MRR at Start')) == mrr_today
+    renewal = data['renew']
+    ends = renewal['end'] + relativedelta(days=1)
+    month = next(i for i, m in enumerate(months) if ends <= m)
+    known_ends = [amount(e) for e in rows_of(table, 'Known Ends')]
+    assert known_ends[month] == -Decimal(renewal['mrr'])
+    assert sum(known_ends) == known_ends[month]
+    start = mrr_today
+    for row in range(12):
+        assert amount(cell_text(table, row, 'MRR at Start')) == start
+        start += sum(sign * amount(cell_text(table, row, name))
+            for name, sign in FORECAST_TERMS.items())
+        assert amount(cell_text(table, row, 'MRR at End')) == start
+    # the next view: the line graph of the MRR
+    listing.locator('button[title^="Switch"]').first.click()
+    listing.locator('.graph svg, .graph canvas').first.wait_for()
+    settle(page)
+    shot(page, 'mrr-forecast-graph')

@@ -157,11 +157,17 @@ class Contract(SalespersonMixin, metaclass=PoolMeta):
     def compute_mrr(self, date, discounts=True):
         """The MRR at date in the company currency (discounts: see
         recurring_amount_at)"""
-        pool = Pool()
-        Currency = pool.get('currency.currency')
         if not self.plan or self.state not in {'running'}:
             return Decimal(0)
-        if self.end_date and self.end_date < date:
+        return self.running_mrr(date, discounts=discounts)
+
+    def running_mrr(self, date, discounts=True):
+        """The MRR at date of the contract if it runs then, whatever its
+        state (and trial or pause) now: what a trial converting or a pause
+        resuming on date brings (forecast.py)"""
+        pool = Pool()
+        Currency = pool.get('currency.currency')
+        if not self.plan or (self.end_date and self.end_date < date):
             return Decimal(0)
         amount = (self.recurring_amount_at(date, discounts=discounts)
             * self.plan.monthly_factor())
