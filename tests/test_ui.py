@@ -31,7 +31,8 @@ def test_every_string_has_a_german_translation(env):
     wanted = {(e.msgctxt, e.msgid) for e in polib.pofile(template)}
     german = {(e.msgctxt, e.msgid): e.msgstr
         for e in polib.pofile(str(DE_PO))}
-    assert sorted(wanted - set(german)) == [], "not in de.po"
+    missing = sorted(wanted - set(german))
+    assert missing == [], "not in de.po: %s" % missing
     assert sorted(k for k, v in german.items() if not v) == [], "empty"
     assert sorted(set(german) - wanted) == [], "in de.po, not in the module"
 
