@@ -141,12 +141,13 @@ DASHBOARD = [
         ['New', 'Expansion', 'Reactivation', 'Contraction', 'Churn']),
     ('Churn Rates per Month', 'bar',
         ['Customer Churn (%)', 'Gross MRR Churn (%)', 'Net MRR Churn (%)']),
+    ('MRR Forecast (12 Months)', 'line', ['MRR at End']),
     ]
 
 
 def test_dashboard_shows_mrr_movements_and_churn(page, reports):
     """Subscription Dashboard: the graphs of the last twelve months of the
-    user's company on one screen, each in its panel"""
+    user's company and its forecast on one screen, each in its panel"""
     board = open_list(page, DASHBOARD_MENU)
     panels = board.locator('.board-action')
     wait_until(lambda: panels.count() == len(DASHBOARD),
@@ -178,3 +179,7 @@ def test_dashboard_shows_mrr_movements_and_churn(page, reports):
         'b => b.closest(".bb-target").classList.value)')
     assert sorted(c.split('bb-target-')[-1] for c in drawn) == [
         'churn', 'new', 'new']
+    # the forecast: a point for each of the next twelve months
+    forecast = panels.nth(3).locator('.bb-circles-mrr circle')
+    wait_until(lambda: forecast.count() == 12,
+        "the forecast does not show twelve months")
