@@ -19,41 +19,44 @@ def stored(env, party):
     return [(r.date, *money(r.mrr_before, r.mrr_after, r.new, r.expansion,
                 r.contraction, r.churn, r.reactivation), r.first_mrr_date)
         for r in Book.search([
-                ('party', '=', party.id), ('subscription', '=', None)],
+                ('party', '=', party.id), ('per', '=', 'party')],
             order=[('date', 'ASC')])]
 
 
-def stored_book(env, per):
+def stored_book(env, per, by=None):
     "The whole stored book as rows of the columns the reports read"
     Book = env.get('sale.subscription.mrr_book')
     cursor = Transaction().connection.cursor()
-    book = Book.book(env.company.id, per=per)
-    cursor.execute(*book.select(*COLUMNS(book)))
-    return sorted(normalised(cursor.fetchall()))
+    book = Book.book(env.company.id, per=per, by=by)
+    cursor.execute(*book.select(*COLUMNS(book, by)))
+    return sorted(normalised(cursor.fetchall()), key=str)
 
 
-def live_book(env, per):
+def live_book(env, per, by=None):
     "The book classified on the fly from the event log"
     Movement = env.get('sale.subscription.reporting.mrr_movement')
     cursor = Transaction().connection.cursor()
     live = Movement._classified(Movement._customer_days(
-            env.company.id, {}, per=per), first=True)
-    cursor.execute(*live.select(*COLUMNS(live)))
-    return sorted(normalised(cursor.fetchall()))
+            env.company.id, {}, per=per, by=by), by=bool(by), first=True)
+    cursor.execute(*live.select(*COLUMNS(live, by)))
+    return sorted(normalised(cursor.fetchall()), key=str)
 
 
 def same_books(env):
-    "Whether the stored book of customers and of contracts is the live one"
-    for per in ['party', 'subscription']:
-        stored_rows = stored_book(env, per)
-        assert stored_rows and stored_rows == live_book(env, per), per
+    """Whether the stored books (of customers, of contracts, of customers
+    per sales team and per salesperson) are the live ones"""
+    for per, by in [('party', None), ('subscription', None),
+            ('party', 'sales_team'), ('party', 'salesperson')]:
+        stored_rows = stored_book(env, per, by)
+        assert stored_rows and stored_rows == live_book(env, per, by), (
+            per, by)
     return True
 
 
-def COLUMNS(query):
+def COLUMNS(query, by=None):
     return [query.party, query.date, query.delta, query.before, query.after,
         query.new, query.expansion, query.contraction, query.churn,
-        query.reactivation, query.first]
+        query.reactivation, query.first] + ([query.owner] if by else [])
 
 
 def normalised(rows):
@@ -129,6 +132,8 @@ def test_the_unfiltered_and_filtered_reports_agree(env):
     Movement = env.get('sale.subscription.reporting.mrr_movement')
     KPI = env.get('sale.subscription.reporting.kpi')
     Cohort = env.get('sale.subscription.reporting.cohort')
+    Team = env.get('sale.subscription.reporting.sales_team')
+    Salesperson = env.get('sale.subscription.reporting.salesperson')
     plan = build_book(env)
 
     def read(Model, **filters):
@@ -139,7 +144,7 @@ def test_the_unfiltered_and_filtered_reports_agree(env):
                     'create_uid', 'create_date', 'write_uid', 'write_date',
                     'last_modified_at'}]
             return Model.read([r.id for r in Model.search([])], names)
-    for Model in [Movement, KPI, Cohort]:
+    for Model in [Movement, KPI, Cohort, Team, Salesperson]:
         unfiltered, filtered = read(Model), read(Model, plan=plan.id)
         for a, b in zip(unfiltered, filtered):
             assert a == b, {k: (a[k], b[k]) for k in a if a[k] != b[k]}

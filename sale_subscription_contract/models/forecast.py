@@ -337,16 +337,15 @@ class Forecast(PeriodRowFields, ModelSQL, ModelView):
     @staticmethod
     def _book_at(days, dates):
         """For each of dates: the MRR at its end (the log's sum) and the
-        keys (customers or contracts) with MRR then"""
+        keys (customers or contracts) with MRR then: those that got MRR
+        minus those that lost it up to the date (days classified)"""
         at = Values([(d,) for d in dates])
-        per_key = days.join(at, condition=days.date <= at.column1).select(
-            at.column1.as_('day'), days.party,
-            Sum(days.delta).as_('mrr'),
-            group_by=[at.column1, days.party])
-        return per_key.select(per_key.day,
-            Round(Sum(per_key.mrr), PRECISION),
-            Sum(Case((per_key.mrr > 0, 1), else_=0)),
-            group_by=[per_key.day])
+        got = (days.before <= 0) & (days.after > 0)
+        lost = (days.before > 0) & (days.after <= 0)
+        return days.join(at, condition=days.date <= at.column1).select(
+            at.column1, Round(Sum(days.delta), PRECISION),
+            Sum(Case((got, 1), (lost, -1), else_=0)),
+            group_by=[at.column1])
 
     @staticmethod
     def _trailing(classified, start, end):

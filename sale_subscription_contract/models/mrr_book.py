@@ -1,13 +1,14 @@
-# The MRR book: the MRR event log summed per customer and day, and per
-# contract and day, and classified as the MRR movements count it (new,
-# expansion, contraction, churn, reactivation), stored.  The unfiltered
+# The MRR book: the MRR event log summed per customer and day (and per
+# contract, per sales team and customer, per salesperson and customer) and
+# classified as the MRR movements count it (new, expansion, contraction,
+# churn, reactivation), stored.  The unfiltered
 # reports read it instead of classifying the whole log on each read (a sort
 # and two window passes over every event, twice per read as the client
 # searches then reads); the filtered reports, whose book is a part of the
 # log, still classify theirs on the fly with the same query, which also
 # writes these rows.
 #
-# The rows of a customer (and of their contracts) are computed again from
+# The rows of a customer (all their rows) are computed again from
 # all their events each time one of their events is created, written or
 # deleted, so a change dated before later ones (a backdated close, a
 # reopening) reclassifies what follows it.
@@ -23,6 +24,13 @@ from trytond.transaction import Transaction
 
 from .mrr_movement import BOOK_COLUMNS, KINDS
 
+PER = [
+    ('party', "Customer"),
+    ('subscription', "Contract"),
+    ('sales_team', "Customer per Sales Team"),
+    ('salesperson', "Customer per Salesperson"),
+    ]
+
 
 class MRRBook(ModelSQL, ModelView):
     "A customer's or contract's MRR change of a day, classified"
@@ -30,12 +38,22 @@ class MRRBook(ModelSQL, ModelView):
 
     company = fields.Many2One(
         'company.company', "Company", required=True, readonly=True)
+    per = fields.Selection(PER, "Per", required=True, readonly=True,
+        help="Whose MRR the row follows: the customer's (all their "
+        "contracts), a contract's, or the customer's with one sales team "
+        "(salesperson), each classified on its own as the reports count "
+        "it.")
     party = fields.Many2One(
         'party.party', "Customer", required=True, readonly=True)
     subscription = fields.Many2One(
         'sale.subscription', "Contract", readonly=True,
-        help="The contract of a contract's row; empty on the customer's "
-        "rows (all their contracts).")
+        help="The contract of a contract's row.")
+    sales_team = fields.Many2One(
+        'sale.team', "Sales Team", readonly=True,
+        help="The sales team of a row per sales team (empty: no team).")
+    salesperson = fields.Many2One(
+        'company.employee', "Salesperson", readonly=True,
+        help="The salesperson of a row per salesperson (empty: none).")
     date = fields.Date("Date", required=True, readonly=True)
     currency = fields.Function(fields.Many2One(
             'currency.currency', "Currency"), 'get_currency')
@@ -71,7 +89,7 @@ class MRRBook(ModelSQL, ModelView):
         t = cls.__table__()
         cls._sql_indexes.update({
                 Index(t, (t.company, Index.Equality()),
-                    (t.date, Index.Range())),
+                    (t.per, Index.Equality()), (t.date, Index.Range())),
                 Index(t, (t.company, Index.Equality()),
                     (t.party, Index.Range()), (t.date, Index.Range())),
                 })
@@ -98,20 +116,20 @@ class MRRBook(ModelSQL, ModelView):
         return self.company.currency.id
 
     @classmethod
-    def book(cls, company_id, per='party'):
+    def book(cls, company_id, per='party', by=None):
         """The stored rows of the company per customer (or per contract with
-        per='subscription', its id named party) as the columns of
+        per='subscription', its id named party; per owner and customer with
+        by, the owner named owner) as the columns of
         MRRMovement._classified(first=True)"""
         table = cls.__table__()
         names = {'delta': 'mrr_change', 'before': 'mrr_before',
             'after': 'mrr_after', 'first': 'first_mrr_date', 'party': per}
-        if per == 'party':
-            where = table.subscription == None  # noqa: E711
-        else:
-            where = table.subscription != None  # noqa: E711
-        return table.select(
-            *[getattr(table, names.get(c, c)).as_(c) for c in BOOK_COLUMNS],
-            where=where & (table.company == company_id))
+        columns = [getattr(table, names.get(c, c)).as_(c)
+            for c in BOOK_COLUMNS]
+        if by:
+            columns.append(getattr(table, by).as_('owner'))
+        return table.select(*columns,
+            where=(table.per == (by or per)) & (table.company == company_id))
 
     @classmethod
     def refresh(cls, company_id, party_ids=None):
@@ -143,27 +161,36 @@ class MRRBook(ModelSQL, ModelView):
         cursor.execute(*table.delete(where=where))
         columns = ['mrr_change', 'mrr_before', 'mrr_after', *KINDS,
             'first_mrr_date']
-        customers = Movement._classified(Movement._customer_days(
-                company_id, {}, parties=party_ids), first=True)
+        def classified(per='party', by=None):
+            return Movement._classified(Movement._customer_days(
+                    company_id, {}, per=per, by=by, parties=party_ids),
+                by=bool(by), first=True)
+        customers = classified()
         # per contract, with its customer as the owner of its rows
-        contracts = Movement._classified(Movement._customer_days(
-                company_id, {}, per='subscription', by='party',
-                parties=party_ids), by=True, first=True)
-        for classified, customer, contract in [
-                (customers, customers.party, Literal(None)),
-                (contracts, contracts.owner, contracts.party),
+        contracts = classified(per='subscription', by='party')
+        teams = classified(by='sales_team')
+        salespeople = classified(by='salesperson')
+        null = Literal(None)
+        for per, rows, customer, contract, team, salesperson in [
+                ('party', customers, customers.party, null, null, null),
+                ('subscription', contracts, contracts.owner, contracts.party,
+                    null, null),
+                ('sales_team', teams, teams.party, null, teams.owner, null),
+                ('salesperson', salespeople, salespeople.party, null, null,
+                    salespeople.owner),
                 ]:
             cursor.execute(*table.insert(
-                    [table.company, table.party, table.subscription,
-                        table.date]
+                    [table.company, table.per, table.party,
+                        table.subscription, table.sales_team,
+                        table.salesperson, table.date]
                     + [getattr(table, c) for c in columns]
                     + [table.create_uid, table.create_date],
-                    classified.select(
-                        Literal(company_id), customer, contract,
-                        classified.date, classified.delta, classified.before,
-                        classified.after,
-                        *[getattr(classified, k) for k in KINDS],
-                        classified.first,
+                    rows.select(
+                        Literal(company_id), Literal(per), customer,
+                        contract, team, salesperson,
+                        rows.date, rows.delta, rows.before, rows.after,
+                        *[getattr(rows, k) for k in KINDS],
+                        rows.first,
                         Literal(Transaction().user), CurrentTimestamp())))
 
     @classmethod

@@ -326,16 +326,17 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
             contract.id, where=address.country == country)
 
     @classmethod
-    def _customer_book(cls, company_id, context, per='party'):
-        """The customer-days (or contract-days with per='subscription') of
-        the context's book classified (the columns of _classified with
-        first): the stored book of the company when the context filters
-        nothing, else the filtered log classified"""
+    def _customer_book(cls, company_id, context, per='party', by=None):
+        """The customer-days (contract-days with per='subscription', with by
+        owner-customer-days) of the context's book classified (the columns
+        of _classified with first): the stored book of the company when the
+        context filters nothing, else the filtered log classified"""
         Book = Pool().get('sale.subscription.mrr_book')
         if any(context.get(f) for f in FILTERS):
-            return cls._classified(
-                cls._customer_days(company_id, context, per=per), first=True)
-        return Book.book(company_id, per=per)
+            return cls._classified(cls._customer_days(
+                    company_id, context, per=per, by=by),
+                by=bool(by), first=True)
+        return Book.book(company_id, per=per, by=by)
 
     @classmethod
     def _classified(cls, daily, by=False, first=False):

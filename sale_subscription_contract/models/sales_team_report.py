@@ -39,8 +39,8 @@ class OwnerMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
         context = Transaction().context
         company_id, currency_id, period, starts = Context.report_range()
 
-        classified = Movement._classified(Movement._customer_days(
-                company_id, context, by=cls._owner), by=True)
+        classified = Movement._customer_book(
+            company_id, context, by=cls._owner)
         months = month_periods(starts, period)
         month = cls.date.sql_cast(DateTrunc('month', classified.date))
         per_period = classified.join(months,
