@@ -21,7 +21,9 @@ import pytest
 
 import rpc_server
 import sao_steps
-from sao_helpers import close_all, open_list, rows_of, sign_in, wait_until
+from sao_helpers import (
+    close_all, open_list, opened_dialog, rows_of, sign_in, wait_until,
+    wizard_button)
 from test_browser import (  # noqa: F401 (fixtures)
     ADMIN_PASSWORD, SHOTS, chromium, chromium_page,
     close_config_wizard, sao_root, serve)
@@ -183,3 +185,25 @@ def test_dashboard_shows_mrr_movements_and_churn(page, reports):
     forecast = panels.nth(3).locator('.bb-circles-mrr circle')
     wait_until(lambda: forecast.count() == 12,
         "the forecast does not show twelve months")
+
+
+def test_print_kpi_report_downloads_the_pdf(page, reports):
+    """Reporting › Print KPI Report: the wizard's form, then Print gives
+    the PDF as a download"""
+    # the dashboard's entry opened first: the Reporting menu is unfolded
+    open_list(page, DASHBOARD_MENU)
+    entry = page.locator('#menu tr:has(div.column-char'
+        '[title="Print KPI Report"])').first
+    entry.locator('div.column-char').click()
+    wizard = opened_dialog(page)
+    shot(page, 'kpi-report-wizard')
+    with page.expect_download(timeout=120000) as download_info:
+        wizard_button(wizard, 'Print')
+    download = download_info.value
+    assert download.suggested_filename.startswith("Subscription KPI Report")
+    assert download.suggested_filename.endswith('.pdf')
+    with open(download.path(), 'rb') as pdf:
+        assert pdf.read(5) == b'%PDF-'
+    # sao's download dialog closes itself once the file is handed over
+    wait_until(lambda: not page.locator('.modal-dialog:visible').count(),
+        "the download dialog stays open")
