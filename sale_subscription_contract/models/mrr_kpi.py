@@ -114,14 +114,14 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
         company_id, currency_id, period, starts = Context.report_range()
         months = month_periods(starts, period)
 
-        def book(classified):
-            "The changes classified, per period, and before the first"
-            return (cls._per_period(classified, months),
-                cls._opening(classified, starts[0]))
-        customers, opening = book(
-            Movement._customer_book(company_id, context))
-        contracts, contracts_opening = book(
-            Movement._customer_book(company_id, context, per='subscription'))
+        customer_days = Movement._customer_book(company_id, context)
+        customers = cls._per_period(customer_days, months)
+        opening = cls._opening(customer_days, starts[0])
+        # of the contracts only how many have MRR
+        contract_days = Movement._customer_book(
+            company_id, context, per='subscription')
+        contracts = cls._active_per_period(contract_days, months)
+        contracts_opening = cls._opening(contract_days, starts[0])
 
         churn = cls._average_churn(company_id, context, period, starts)
         end = starts[-1] + relativedelta(months=PERIOD_MONTHS[period])
@@ -230,6 +230,18 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
             Sum(rows.active).as_('active'),
             Count(churned, distinct=True).as_('churned'),
             group_by=[rows.start])
+
+    @classmethod
+    def _active_per_period(cls, classified, months):
+        "Per period (start): the keys that got MRR minus those that lost it"
+        month = cls.date.sql_cast(DateTrunc('month', classified.date))
+        got = (classified.before <= 0) & (classified.after > 0)
+        lost = (classified.before > 0) & (classified.after <= 0)
+        return classified.join(months,
+            condition=month == months.column1).select(
+            months.column2.as_('start'),
+            Sum(Case((got, 1), (lost, -1), else_=0)).as_('active'),
+            group_by=[months.column2])
 
     @classmethod
     def _average_churn(cls, company_id, context, period, starts):
