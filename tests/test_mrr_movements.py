@@ -110,6 +110,15 @@ def test_filters_restrict_the_book_before_counting(env):
             money(0, 0, 0, 0, 0, 0, 0)}
     assert movements(env, D(2026, 1, 1), D(2026, 1, 31),
         plan=book.id) == [(D(2026, 1, 1), *money(300, 0, 0, 0, 0, 300, 300))]
+    # a product: the contracts with a line of it, with all their MRR
+    Product = env.get('product.product')
+    seat, = Product.search([('name', '=', "Cloud-Arbeitsplatz")])
+    backup, = Product.search([('name', '=', "Backup 100 GB")])
+    assert movements(env, D(2026, 1, 1), D(2026, 6, 30),
+        product=seat.id) == movements(env, D(2026, 1, 1), D(2026, 6, 30))
+    assert {r[1:] for r in movements(env, D(2026, 1, 1), D(2026, 6, 30),
+                product=backup.id)} == {
+        money(0, 0, 0, 0, 0, 0, 0)}
     Country = env.get('country.country')
     nowhere = Country(name="Nirgendwo", code='ZZ')
     nowhere.save()

@@ -377,6 +377,9 @@ class Forecast(PeriodRowFields, ModelSQL, ModelView):
         for name in ['plan', 'sales_team', 'salesperson']:
             if context.get(name):
                 where &= Column(contract, name) == context[name]
+        if context.get('product'):
+            where &= contract.id.in_(
+                Movement._contracts_with_product(context['product']))
         if context.get('country'):
             where &= contract.id.in_(
                 Movement._contracts_in_country(context['country']))

@@ -35,7 +35,7 @@ PRECISION = 6
 # the movements, in the order of the reports' columns
 KINDS = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
 # the context's filters of the book (see _event_filter)
-FILTERS = ['plan', 'sales_team', 'salesperson', 'country']
+FILTERS = ['plan', 'product', 'sales_team', 'salesperson', 'country']
 # the columns of a classified book (_classified(first=True))
 BOOK_COLUMNS = ['party', 'date', 'delta', 'before', 'after', 'first', *KINDS]
 
@@ -100,6 +100,11 @@ class ReportingContext(ModelView):
     plan = fields.Many2One(
         'sale.subscription.plan', "Plan",
         help="Only the contracts on this plan.")
+    product = fields.Many2One(
+        'product.product', "Product",
+        domain=[('type', '=', 'service')],
+        help="Only the contracts with a line of this product (with all "
+        "their MRR: the log is per contract).")
     sales_team = fields.Many2One(
         'sale.team', "Sales Team",
         help="Only the contracts credited to this team.")
@@ -308,10 +313,25 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
         for name in ['plan', 'sales_team', 'salesperson']:
             if context.get(name):
                 where &= Column(event, name) == context[name]
+        if context.get('product'):
+            where &= event.subscription.in_(
+                cls._contracts_with_product(context['product']))
         if context.get('country'):
             where &= event.subscription.in_(
                 cls._contracts_in_country(context['country']))
         return where
+
+    @classmethod
+    def _contracts_with_product(cls, product):
+        "The ids of the contracts with a line of the product"
+        pool = Pool()
+        Line = pool.get('sale.subscription.line')
+        Service = pool.get('sale.subscription.service')
+        line = Line.__table__()
+        service = Service.__table__()
+        return line.join(service,
+            condition=line.service == service.id).select(
+            line.subscription, where=service.product == product)
 
     @classmethod
     def _contracts_in_country(cls, country):

@@ -129,7 +129,7 @@ def _with_sources(query, line):
 
 
 def _filtered_contracts(context):
-    """The ids of the contracts of the context's plan, sales team,
+    """The ids of the contracts of the context's plan, product, sales team,
     salesperson and customer country filters (the contracts' own); None
     without a filter"""
     pool = Pool()
@@ -141,10 +141,12 @@ def _filtered_contracts(context):
         if context.get(name):
             condition = getattr(contract, name) == context[name]
             where = condition if where is None else where & condition
-    if context.get('country'):
-        condition = contract.id.in_(
-            Movement._contracts_in_country(context['country']))
-        where = condition if where is None else where & condition
+    for name, contracts in [
+            ('product', Movement._contracts_with_product),
+            ('country', Movement._contracts_in_country)]:
+        if context.get(name):
+            condition = contract.id.in_(contracts(context[name]))
+            where = condition if where is None else where & condition
     if where is None:
         return None
     return contract.select(contract.id, where=where)
