@@ -373,16 +373,8 @@ class Forecast(PeriodRowFields, ModelSQL, ModelView):
         Contract = pool.get('sale.subscription')
         Movement = pool.get('sale.subscription.reporting.mrr_movement')
         contract = Contract.__table__()
-        where = (contract.company == company_id) & (contract.plan != Null)
-        for name in ['plan', 'sales_team', 'salesperson']:
-            if context.get(name):
-                where &= Column(contract, name) == context[name]
-        if context.get('product'):
-            where &= contract.id.in_(
-                Movement._contracts_with_product(context['product']))
-        if context.get('country'):
-            where &= contract.id.in_(
-                Movement._contracts_in_country(context['country']))
+        where = ((contract.company == company_id) & (contract.plan != Null)
+            & Movement._filter_condition(contract, contract.id, context))
         return contract, where
 
     @classmethod

@@ -308,17 +308,25 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
 
     @classmethod
     def _event_filter(cls, event, company_id, context):
-        "The condition on the MRR events of the context's filters"
-        where = event.company == company_id
+        """The condition on the MRR events of the context's filters: the
+        plan, team and salesperson of the events (when their MRR changed)"""
+        return (event.company == company_id) & cls._filter_condition(
+            event, event.subscription, context)
+
+    @classmethod
+    def _filter_condition(cls, table, contract, context):
+        """The condition of the context's filters (FILTERS) on table, whose
+        plan, sales_team and salesperson columns are compared and whose
+        column contract is the contract's id"""
+        where = Literal(True)
         for name in ['plan', 'sales_team', 'salesperson']:
             if context.get(name):
-                where &= Column(event, name) == context[name]
-        if context.get('product'):
-            where &= event.subscription.in_(
-                cls._contracts_with_product(context['product']))
-        if context.get('country'):
-            where &= event.subscription.in_(
-                cls._contracts_in_country(context['country']))
+                where &= Column(table, name) == context[name]
+        for name, contracts in [
+                ('product', cls._contracts_with_product),
+                ('country', cls._contracts_in_country)]:
+            if context.get(name):
+                where &= contract.in_(contracts(context[name]))
         return where
 
     @classmethod

@@ -17,6 +17,8 @@ from sql.functions import DateTrunc
 
 from trytond.pool import Pool
 
+from .mrr_movement import FILTERS
+
 # invoices whose revenue stands: a cancelled one only if a credit note
 # refunded it (its move stays in the books, the credit note reverses it)
 POSTED = ['posted', 'paid']
@@ -136,17 +138,7 @@ def _filtered_contracts(context):
     Contract = pool.get('sale.subscription')
     Movement = pool.get('sale.subscription.reporting.mrr_movement')
     contract = Contract.__table__()
-    where = None
-    for name in ['plan', 'sales_team', 'salesperson']:
-        if context.get(name):
-            condition = getattr(contract, name) == context[name]
-            where = condition if where is None else where & condition
-    for name, contracts in [
-            ('product', Movement._contracts_with_product),
-            ('country', Movement._contracts_in_country)]:
-        if context.get(name):
-            condition = contract.id.in_(contracts(context[name]))
-            where = condition if where is None else where & condition
-    if where is None:
+    if not any(context.get(f) for f in FILTERS):
         return None
-    return contract.select(contract.id, where=where)
+    return contract.select(contract.id,
+        where=Movement._filter_condition(contract, contract.id, context))
