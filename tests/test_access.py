@@ -10,6 +10,9 @@ delete, and calls every RPC method the module adds: a user sees the rows of
 their company only, never company B's, and is refused with an access error
 (a message, not a traceback) where the table below says so.
 """
+import base64
+import datetime
+
 import pytest
 
 import rpc_server
@@ -468,3 +471,38 @@ def test_sales_administrators_add_a_card_by_the_wizard(server, login):
     token, = sessions['admin'].call('sale.subscription.payment_method',
         'read', [method['payment_method']], ['token'])
     assert token['token'].startswith('tok_test_')
+
+
+def json_date(date):
+    "A date as Tryton's JSON-RPC carries it"
+    return {'__class__': 'date', 'year': date.year, 'month': date.month,
+        'day': date.day}
+
+
+@pytest.mark.parametrize('login', USERS)
+def test_kpi_report_prints_only_the_users_company_to_sales(server, login):
+    """Print KPI Report as the client runs it (the report with the wizard's
+    data): sales users of A get A's PDF; nobody gets company B's figures,
+    users without sales get none"""
+    facts, sessions = server
+    session = sessions[login]
+    today = datetime.date.today()
+    data = {'from_date': json_date(today.replace(day=1)),
+        'to_date': json_date(today), 'period': 'month',
+        'cohort_measure': 'logo'}
+    for key in ['A', 'B']:
+        try:
+            answer = session._call(
+                'report.sale.subscription.reporting.kpi_report.execute',
+                [[], dict(data, company=facts['companies'][key]),
+                    dict(session.context)])
+        except rpc_server.RPCError as error:
+            assert refused(error), (key, error.error)
+            assert key == 'B' or login not in SALES, (key, error.error)
+            continue
+        assert key == 'A' and login in SALES, (key, answer[0])
+        extension, content = answer[0], answer[1]
+        assert extension == 'pdf'
+        pdf = base64.b64decode(content['base64']) if isinstance(
+            content, dict) else content
+        assert bytes(pdf).startswith(b'%PDF'), pdf[:20]

@@ -5,19 +5,21 @@
 # Every figure is read from the reporting models under the report's
 # context, never computed here; the report only formats them in the user's
 # language.
+from trytond.i18n import gettext
 from trytond.model import fields
+from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.report import Report
 from trytond.transaction import Transaction
 from trytond.wizard import Button, StateReport, StateView, Wizard
 
 from .cohort import COHORT_PERIODS, MEASURES, PERIODS
+from .mrr_movement import FILTERS as BOOK_FILTERS
 from .mrr_movement import KINDS, ReportingContext
 from .movement_chart import movement_chart
 
 # the context the reports read, as the wizard passes it in the report's data
-FILTERS = ['company', 'from_date', 'to_date', 'period', 'plan', 'sales_team',
-    'salesperson', 'country']
+FILTERS = ['company', 'from_date', 'to_date', 'period', *BOOK_FILTERS]
 # the KPIs of the headline and of the table, in their order
 HEADLINE = ['mrr', 'arr', 'net_new', 'customers', 'arpa',
     'customer_churn_rate', 'gross_mrr_churn_rate', 'net_mrr_churn_rate']
@@ -64,6 +66,18 @@ class KPIReportPrint(Wizard):
 class KPIReport(Report):
     "The subscription KPI report of the filters in data"
     __name__ = 'sale.subscription.reporting.kpi_report'
+
+    @classmethod
+    def execute(cls, ids, data):
+        # the figures are read without the record rules (a report runs
+        # without access checks): the company of data must be the user's
+        User = Pool().get('res.user')
+        if (Transaction().user
+                and data.get('company') not in User.get_companies()):
+            # not even its name is told
+            raise AccessError(gettext(
+                    'sale_subscription_contract.msg_kpi_report_company'))
+        return super().execute(ids, data)
 
     @classmethod
     def get_context(cls, records, header, data):
