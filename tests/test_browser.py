@@ -228,6 +228,7 @@ def close_config_wizard(page):
 
 def open_menu(page, path):
     """Expand each parent of path in the menu tree and click the leaf."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     def title(text):
         return ('.//div[contains(@class, "column-char") '
             f'and @title="{text}"]')
@@ -239,8 +240,18 @@ def open_menu(page, path):
         if not child.is_visible():
             row.locator('.expander').click()
         row = child
-    row.locator('div.column-char').click()
-    page.locator('#tablist a', has_text=path[-1]).wait_for()
+    # a click that lands while the tree re-renders after an expand opens
+    # nothing (seen once in CI), so the leaf is clicked again
+    tab = page.locator('#tablist a', has_text=path[-1]).first
+    for attempt in range(3):
+        page.wait_for_load_state('networkidle')
+        row.locator('div.column-char').click()
+        try:
+            tab.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     shot(page, 'list')
 
 

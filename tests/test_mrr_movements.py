@@ -169,6 +169,11 @@ def test_kpis_per_month_follow_the_definitions(env):
     q2 = kpis(env, D(2026, 4, 1), D(2026, 6, 30), 'quarter')
     assert q2 == [(D(2026, 4, 1), *money(250, 200, 2400, 100), 2, 2, 2, 1,
             R('0.5'), R(150), R('0.6'), R('0.2'))]
+    # by year: B churned in April but had joined in the year, so no
+    # customer of the year's start churned
+    assert kpis(env, D(2026, 1, 1), D(2026, 6, 30), 'year') == [
+        (D(2026, 1, 1), *money(0, 200, 2400, 100), 0, 2, 2, 0, None,
+            R(250), None, None)]
 
 
 def test_churn_by_close_reason(env):

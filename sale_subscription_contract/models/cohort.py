@@ -8,20 +8,22 @@
 #      rows), its period the customer's cohort;
 #   3. per cohort and period k since its start (0 .. 12, up to To Date's
 #      period): the change of the members' MRR in it and how many members
-#      got MRR minus how many lost it;
+#      got MRR minus how many lost it (summed per month of the first MRR
+#      and month of the change first: a few hundred rows to number);
 #   4. running sums over k: the cohort's MRR and its members with MRR > 0
 #      at the end of each period k (no join of each member with each
 #      period), divided by its size (logo retention) or by its MRR at the
-#      end of period 0 (revenue retention);
+#      end of period 0 (revenue retention), both beside every period by a
+#      window over the cohort;
 #   5. one row per cohort, a column per period.
 # The cohorts are the periods from From Date's to To Date's; the periods
 # are numbered here in Python as VALUES lists, like the periods of the MRR
 # movements.
 from dateutil.relativedelta import relativedelta
 from sql import Literal, Null, Values, Window
-from sql.aggregate import Count, Max, Min, Sum
+from sql.aggregate import Max, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
-from sql.functions import DateTrunc, FirstValue, Round
+from sql.functions import DateTrunc, Round
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
@@ -130,28 +132,41 @@ class Cohort(ModelSQL, ModelView):
             else_=0)
         lost = Case(((classified.before > 0) & (classified.after <= 0), 1),
             else_=0)
-        # each customer-day with the customer's first day with MRR > 0
-        days = classified.select(classified.party, classified.date,
-            classified.delta, (got - lost).as_('active'), classified.first)
 
         def month(date):
             return cls.date.sql_cast(DateTrunc('month', date))
-        # the changes of the customers whose cohort (the period of their
-        # first day with MRR) is in the range, per period k since it (a
-        # change before it can only be one to no MRR: counted in period 0)
+        # the changes of the customers whose first day with MRR is in the
+        # range, summed per month of that day and month of the change
+        # first (a few hundred rows), then numbered by cohort and period
+        end = starts[-1] + relativedelta(months=PERIOD_MONTHS[period])
+        days = classified.select(
+            month(classified.first).as_('first_month'),
+            month(classified.date).as_('month'),
+            classified.delta, (got - lost).as_('active'),
+            Case((classified.date == classified.first, 1), else_=0
+                ).as_('joined'),
+            where=(classified.first >= starts[0])
+            & (classified.first < end))
+        monthly = days.select(days.first_month, days.month,
+            Sum(days.delta).as_('delta'), Sum(days.active).as_('active'),
+            Sum(days.joined).as_('joined'),
+            group_by=[days.first_month, days.month])
+        # the cohort is the period of the first MRR, k the period since it
+        # (a change before it can only be one to no MRR: counted in
+        # period 0)
         cohort, index = first_months.column2, months.column2
-        changes = (days
-            .join(first_months, condition=month(days.first)
-                == first_months.column1)
-            .join(months, condition=month(days.date) == months.column1)
+        changes = (monthly
+            .join(first_months,
+                condition=monthly.first_month == first_months.column1)
+            .join(months, condition=monthly.month == months.column1)
             .select(cohort.as_('cohort'),
                 Case((index < cohort, 0), else_=index - cohort).as_('k'),
-                days.party, days.delta, days.active))
+                monthly.delta, monthly.active, monthly.joined))
         per_k = changes.select(changes.cohort, changes.k,
             Sum(changes.delta).as_('delta'),
             Sum(changes.active).as_('active'),
-            # in period 0: every member (their first MRR is in it)
-            Count(changes.party, distinct=True).as_('customers'),
+            # in period 0: every member, by the day of their first MRR
+            Sum(changes.joined).as_('customers'),
             group_by=[changes.cohort, changes.k])
 
         # per cohort its periods k up to To Date's: the members' MRR and the
@@ -159,6 +174,9 @@ class Cohort(ModelSQL, ModelView):
         grid = Values([(i, k) for i in range(len(starts))
                 for k in range(min(PERIODS, len(starts) - i))])
         by_cohort = Window([grid.column1], order_by=[grid.column2.asc])
+        # period 0's figures beside each period's
+        whole_cohort = Window([grid.column1])
+        at_start = grid.column2 == 0
         cells = grid.join(per_k, type_='LEFT',
             condition=(per_k.cohort == grid.column1)
             & (per_k.k == grid.column2)).select(
@@ -167,39 +185,32 @@ class Cohort(ModelSQL, ModelView):
                 PRECISION).as_('mrr'),
             Sum(Coalesce(per_k.active, 0), window=by_cohort
                 ).as_('retained'),
-            Coalesce(per_k.customers, 0).as_('customers'))
-        # period 0's figures beside each period's
-        from_start = Window([cells.cohort], order_by=[cells.k.asc])
-        figures = cells.select(cells.cohort, cells.k, cells.mrr,
-            cells.retained,
-            FirstValue(cells.customers, window=from_start).as_('size'),
-            FirstValue(cells.mrr, window=from_start).as_('mrr0'))
+            Max(Case((at_start, Coalesce(per_k.customers, 0))),
+                window=whole_cohort).as_('size'),
+            Round(Max(Case((at_start, Coalesce(per_k.delta, 0))),
+                    window=whole_cohort), PRECISION).as_('mrr0'))
         if measure == 'revenue':
-            numerator, denominator = figures.mrr, figures.mrr0
+            numerator, denominator = cells.mrr, cells.mrr0
         else:
-            numerator, denominator = figures.retained, figures.size
-        rates = figures.select(figures.cohort, figures.k, figures.size,
-            figures.mrr0.as_('mrr'),
-            Round(exact(numerator) * 100 / NullIf(denominator, 0), 2
-                ).as_('rate'),
-            # a period without a first MRR is no cohort
-            where=figures.size > 0)
+            numerator, denominator = cells.retained, cells.size
+        rate = Round(exact(numerator) * 100 / NullIf(denominator, 0), 2)
 
         def period_column(j):
             field = getattr(cls, 'period_%s' % j)
-            return field.sql_cast(Max(Case((rates.k == j, rates.rate),
+            return field.sql_cast(Max(Case((cells.k == j, rate),
                         else_=Null))).as_('period_%s' % j)
         # an id per company and cohort: the cohort's day as YYYYMMDD
         ids = Values([(i, period_id(company_id, s), s)
                 for i, s in enumerate(starts)])
-        return rates.join(ids, condition=ids.column1 == rates.cohort).select(
+        return cells.join(ids, condition=ids.column1 == cells.cohort).select(
             Min(ids.column2).as_('id'),
             Literal(company_id).as_('company'),
             Literal(currency_id).as_('currency'),
             cls.date.sql_cast(Min(ids.column3)).as_('date'),
-            Max(rates.size).as_('customers'),
-            rounded(cls, 'mrr', Max(rates.mrr)),
+            Max(cells.size).as_('customers'),
+            rounded(cls, 'mrr', Max(cells.mrr0)),
             *[period_column(j) for j in range(PERIODS)],
-            # without a company in the context there is nothing to report
-            where=Literal(company_id >= 0),
-            group_by=[rates.cohort])
+            # a period without a first MRR is no cohort; without a company
+            # in the context there is nothing to report
+            where=(cells.size > 0) & Literal(company_id >= 0),
+            group_by=[cells.cohort])

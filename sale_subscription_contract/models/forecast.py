@@ -31,18 +31,22 @@ from sql.aggregate import Count, Sum
 from sql.conditionals import Case, Coalesce
 from sql.functions import Round
 
-from trytond.model import ModelSQL, ModelView, fields
+from trytond.model import Index, ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
-from trytond.pool import Pool
+from trytond.pool import Pool, PoolMeta
 from trytond.transaction import Transaction
 
 from .mrr_kpi import RATE_DIGITS
-from .mrr_movement import PRECISION, PeriodRowFields, ReportingContext
+from .mrr_movement import (
+    KINDS, PRECISION, PeriodRowFields, ReportingContext)
 
 HORIZON = 12  # months forecast
 TRAILING = 6  # months averaged
 COUNT_DIGITS = (16, 2)
 KNOWN = ['known_end', 'known_discount_end', 'known_resume', 'known_trial']
+# the columns of Forecast._per_interval after the interval
+INTERVAL_COLUMNS = ['delta', 'active', 'contracts', *KINDS, 'got_first',
+    'got_back', 'lost']
 
 
 def decimal(value):
@@ -289,43 +293,64 @@ class Forecast(PeriodRowFields, ModelSQL, ModelView):
         inputs = {'today': today,
             'trailing_from': starts[0] + relativedelta(days=1)}
         cursor = Transaction().connection.cursor()
-        for per, key in [('party', 'customers'), ('subscription',
-                    'contracts')]:
-            days = Movement._customer_book(company_id, context, per=per)
-            cursor.execute(*cls._book_at(days, starts + [today]))
-            book = {d: (decimal(m), int(a)) for d, m, a in cursor}
-            # the day as the backend returns it (a string on SQLite)
-            at = [next((v for d, v in book.items() if str(d) == str(s)),
-                    (Decimal(0), 0)) for s in starts + [today]]
-            *start_figures, (mrr_today, active_today) = at
-            cursor.execute(*cls._trailing(
-                    days, starts[0], today))
-            new, expansion, reactivation, churn, contraction, joined, \
-                back, lost = cursor.fetchone()
-            starting = sum(a for _, a in start_figures)
-            inputs.update({
-                    key + '_today': active_today,
-                    'new_' + key: count(ratio(joined or 0, TRAILING, 2)),
-                    'reactivated_' + key: count(
-                        ratio(back or 0, TRAILING, 2)),
-                    key[:-1] + '_churn_rate': ratio(lost or 0, starting),
-                    })
-            if per != 'party':
-                continue
-            mrr_start = sum((m for m, _ in start_figures), Decimal(0))
-            inputs.update({
-                    'mrr_today': currency.round(mrr_today),
-                    'trailing_mrr_start': currency.round(mrr_start),
-                    })
-            for name, value in [('new', new), ('expansion', expansion),
-                    ('reactivation', reactivation), ('churn', churn),
-                    ('contraction', contraction)]:
-                total = currency.round(decimal(value))
-                inputs['trailing_' + name] = total
-                inputs['avg_' + name] = currency.round(total / TRAILING)
-            for name in ['churn', 'contraction']:
-                inputs[name + '_rate'] = ratio(
-                    inputs['trailing_' + name], inputs['trailing_mrr_start'])
+
+        # the customers' book in one pass: per interval up to each of
+        # starts and today
+        cursor.execute(*cls._per_interval(
+                Movement._customer_book(company_id, context),
+                starts + [today]))
+        intervals = {int(i): [decimal(v) for v in row]
+            for i, *row in cursor}
+        empty = [Decimal(0)] * len(INTERVAL_COLUMNS)
+
+        def column(i, name):
+            return intervals.get(i, empty)[INTERVAL_COLUMNS.index(name)]
+        # the MRR, the customers and the contracts with MRR at the end of
+        # each of starts and today: the running sums of the intervals
+        at, figures = [], [Decimal(0)] * 3
+        for i in range(len(starts) + 1):
+            figures = [f + column(i, n) for f, n in zip(figures,
+                    ['delta', 'active', 'contracts'])]
+            at.append(figures)
+        *start_figures, (mrr_today, customers_today, contracts_today) = at
+
+        def trailing(name):
+            "the sum over the trailing months: the intervals after starts[0]"
+            return sum(column(i, name) for i in range(1, len(starts) + 1))
+        mrr_start = sum((m for m, _, _ in start_figures), Decimal(0))
+        inputs.update({
+                'mrr_today': currency.round(mrr_today),
+                'trailing_mrr_start': currency.round(mrr_start),
+                'customers_today': int(customers_today),
+                'contracts_today': int(contracts_today),
+                'new_customers': count(ratio(trailing('got_first'),
+                        TRAILING, 2)),
+                'reactivated_customers': count(ratio(trailing('got_back'),
+                        TRAILING, 2)),
+                'customer_churn_rate': ratio(trailing('lost'),
+                    sum(c for _, c, _ in start_figures)),
+                })
+        for name in ['new', 'expansion', 'reactivation', 'churn',
+                'contraction']:
+            total = currency.round(trailing(name))
+            inputs['trailing_' + name] = total
+            inputs['avg_' + name] = currency.round(total / TRAILING)
+        for name in ['churn', 'contraction']:
+            inputs[name + '_rate'] = ratio(
+                inputs['trailing_' + name], inputs['trailing_mrr_start'])
+
+        # the contracts' movements of the trailing months only
+        cursor.execute(*cls._contract_movements(
+                Movement._customer_book(
+                    company_id, context, per='subscription'),
+                starts[0], today))
+        got_first, got_back, lost = [decimal(v) for v in cursor.fetchone()]
+        inputs.update({
+                'new_contracts': count(ratio(got_first, TRAILING, 2)),
+                'reactivated_contracts': count(ratio(got_back, TRAILING, 2)),
+                'contract_churn_rate': ratio(lost,
+                    sum(c for _, _, c in start_figures)),
+                })
         ended, converted = cls._trials(company_id, context, starts[0], today)
         inputs.update({
                 'trials_ended': ended,
@@ -335,35 +360,43 @@ class Forecast(PeriodRowFields, ModelSQL, ModelView):
         return inputs
 
     @staticmethod
-    def _book_at(days, dates):
-        """For each of dates: the MRR at its end (the log's sum) and the
-        keys (customers or contracts) with MRR then: those that got MRR
-        minus those that lost it up to the date (days classified)"""
-        at = Values([(d,) for d in dates])
+    def _per_interval(days, dates):
+        """Of the customer-days classified, per interval i of the ascending
+        dates (0: up to dates[0], i: after dates[i-1] up to dates[i]), in
+        one pass, the INTERVAL_COLUMNS: the change of the MRR (delta), the
+        customers that got MRR minus those that lost it (active), the same
+        of their contracts (contracts), the amounts of each kind, and the
+        customers that got MRR for the first time (got_first), got it back
+        (got_back) and lost it (lost)"""
+        interval = Case(*[(days.date <= d, i) for i, d in enumerate(dates)])
         got = (days.before <= 0) & (days.after > 0)
         lost = (days.before > 0) & (days.after <= 0)
-        return days.join(at, condition=days.date <= at.column1).select(
-            at.column1, Round(Sum(days.delta), PRECISION),
-            Sum(Case((got, 1), (lost, -1), else_=0)),
-            group_by=[at.column1])
-
-    @staticmethod
-    def _trailing(classified, start, end):
-        """The movements of the customer-days (or contract-days) after start
-        up to end: the amounts of each kind, the keys that got MRR for the
-        first time, got it back and lost it"""
-        where = (classified.date > start) & (classified.date <= end)
+        rows = days.select(interval.as_('interval'), days.delta,
+            Case((got, 1), (lost, -1), else_=0).as_('active'),
+            days.contracts, *[Column(days, k) for k in KINDS],
+            where=days.date <= dates[-1])
 
         def counted(condition):
             return Sum(Case((condition, 1), else_=0))
-        return classified.select(
-            *[Round(Sum(Column(classified, k)), PRECISION) for k in [
-                    'new', 'expansion', 'reactivation', 'churn',
-                    'contraction']],
-            counted(classified.new > 0),
-            counted(classified.reactivation > 0),
-            counted(classified.churn > 0),
-            where=where)
+        return rows.select(rows.interval,
+            Round(Sum(rows.delta), PRECISION), Sum(rows.active),
+            Sum(rows.contracts),
+            *[Round(Sum(Column(rows, k)), PRECISION) for k in KINDS],
+            counted(rows.new > 0), counted(rows.reactivation > 0),
+            counted(rows.churn > 0),
+            group_by=[rows.interval])
+
+    @staticmethod
+    def _contract_movements(days, start, end):
+        """Of the contract-days classified after start up to end: the
+        contracts that got MRR for the first time, got it back and lost
+        it"""
+        def counted(condition):
+            return Coalesce(Sum(Case((condition, 1), else_=0)), 0)
+        return days.select(
+            counted(days.new > 0), counted(days.reactivation > 0),
+            counted(days.churn > 0),
+            where=(days.date > start) & (days.date <= end))
 
     @classmethod
     def _contracts(cls, company_id, context):
@@ -470,3 +503,22 @@ class Forecast(PeriodRowFields, ModelSQL, ModelView):
                 month = month_of(date)
                 per_month[month] = per_month.get(month, Decimal(0)) + amount
         return known
+
+
+class Contract(metaclass=PoolMeta):
+    __name__ = 'sale.subscription'
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        t = cls.__table__()
+        # the forecast's known changes read the few contracts ending,
+        # resuming or ending a trial in a range of days, not all of them
+        cls._sql_indexes.update({
+                Index(t, (t.end_date, Index.Range()),
+                    where=t.state == 'running'),
+                Index(t, (t.resume_on, Index.Range()),
+                    where=t.state == 'paused'),
+                Index(t, (t.trial_end_date, Index.Range()),
+                    where=t.trial_end_date != Null),
+                })

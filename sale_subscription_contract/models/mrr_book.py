@@ -12,7 +12,7 @@
 # all their events each time one of their events is created, written or
 # deleted, so a change dated before later ones (a backdated close, a
 # reopening) reclassifies what follows it.
-from sql import Literal
+from sql import Literal, Null
 from sql.functions import CurrentTimestamp
 
 from trytond import backend
@@ -82,6 +82,14 @@ class MRRBook(ModelSQL, ModelView):
     first_mrr_date = fields.Date(
         "First MRR Date", readonly=True,
         help="The first day with MRR (a customer's cohort's).")
+    contracts_change = fields.Integer(
+        "Running Contracts Change", readonly=True,
+        help="On a customer's row: their contracts that got MRR that day "
+        "minus those that lost it.")
+    churned_mrr_since = fields.Date(
+        "Churned MRR Since", readonly=True,
+        help="For a churn: the day the MRR it ends began. The customer "
+        "counts as churned in the periods starting after that day.")
 
     @classmethod
     def __setup__(cls):
@@ -103,9 +111,16 @@ class MRRBook(ModelSQL, ModelView):
         table = cls.__table__()
         event = Event.__table__()
         super().__register__(module)
-        # a database updated to a version with the book: fill it once
+        # a database updated to a version with the book (or with its
+        # churned_mrr_since and contracts_change columns): fill it once
+        cursor.execute(*table.select(table.id,
+                where=((table.churn != 0)
+                    & (table.churned_mrr_since == Null))
+                | ((table.per == 'party') & (table.contracts_change == Null)),
+                limit=1))
+        stale = cursor.fetchone()
         cursor.execute(*table.select(table.id, limit=1))
-        if cursor.fetchone():
+        if cursor.fetchone() and not stale:
             return
         cursor.execute(*event.select(event.company, where=Literal(True),
                 group_by=[event.company]))
@@ -120,12 +135,16 @@ class MRRBook(ModelSQL, ModelView):
         """The stored rows of the company per customer (or per contract with
         per='subscription', its id named party; per owner and customer with
         by, the owner named owner) as the columns of
-        MRRMovement._classified(first=True)"""
+        MRRMovement._classified(first=True), and per customer the
+        contracts of MRRMovement._with_contracts"""
         table = cls.__table__()
         names = {'delta': 'mrr_change', 'before': 'mrr_before',
-            'after': 'mrr_after', 'first': 'first_mrr_date', 'party': per}
+            'after': 'mrr_after', 'first': 'first_mrr_date',
+            'since': 'churned_mrr_since', 'party': per}
         columns = [getattr(table, names.get(c, c)).as_(c)
             for c in BOOK_COLUMNS]
+        if per == 'party' and not by:
+            columns.append(table.contracts_change.as_('contracts'))
         if by:
             columns.append(getattr(table, by).as_('owner'))
         return table.select(*columns,
@@ -160,37 +179,40 @@ class MRRBook(ModelSQL, ModelView):
                     where=fields.SQL_OPERATORS['in'](party.id, party_ids)))
         cursor.execute(*table.delete(where=where))
         columns = ['mrr_change', 'mrr_before', 'mrr_after', *KINDS,
-            'first_mrr_date']
+            'first_mrr_date', 'churned_mrr_since']
         def classified(per='party', by=None):
             return Movement._classified(Movement._customer_days(
                     company_id, {}, per=per, by=by, parties=party_ids),
                 by=bool(by), first=True)
-        customers = classified()
         # per contract, with its customer as the owner of its rows
         contracts = classified(per='subscription', by='party')
+        customers = Movement._with_contracts(classified(), contracts)
         teams = classified(by='sales_team')
         salespeople = classified(by='salesperson')
         null = Literal(None)
-        for per, rows, customer, contract, team, salesperson in [
-                ('party', customers, customers.party, null, null, null),
+        for per, rows, customer, contract, team, salesperson, change in [
+                ('party', customers, customers.party, null, null, null,
+                    customers.contracts),
                 ('subscription', contracts, contracts.owner, contracts.party,
-                    null, null),
-                ('sales_team', teams, teams.party, null, teams.owner, null),
+                    null, null, null),
+                ('sales_team', teams, teams.party, null, teams.owner, null,
+                    null),
                 ('salesperson', salespeople, salespeople.party, null, null,
-                    salespeople.owner),
+                    salespeople.owner, null),
                 ]:
             cursor.execute(*table.insert(
                     [table.company, table.per, table.party,
                         table.subscription, table.sales_team,
-                        table.salesperson, table.date]
+                        table.salesperson, table.contracts_change,
+                        table.date]
                     + [getattr(table, c) for c in columns]
                     + [table.create_uid, table.create_date],
                     rows.select(
                         Literal(company_id), Literal(per), customer,
-                        contract, team, salesperson,
+                        contract, team, salesperson, change,
                         rows.date, rows.delta, rows.before, rows.after,
                         *[getattr(rows, k) for k in KINDS],
-                        rows.first,
+                        rows.first, rows.since,
                         Literal(Transaction().user), CurrentTimestamp())))
 
     @classmethod

@@ -1,19 +1,22 @@
 # Subscription KPIs per period, from the same filtered MRR event log as the
 # MRR movements (mrr_movement.py), in one SQL query: the customers' changes
-# classified as the movements are (and the contracts' alike), summed per
-# period; the customers and contracts with MRR at the end of a period are
-# those with MRR before the first period, plus those that got MRR, minus
-# those that lost it, up to the period (a running sum, no range join).
+# classified as the movements are (with their contracts that got or lost
+# MRR), summed per month in one pass; the customers and contracts with MRR
+# at the end of a month are those with MRR before the first month, plus
+# those that got MRR, minus those that lost it, up to the month (a running
+# sum, no range join).  A churned customer is counted by their churn's row, which keeps
+# the day the MRR it ends began: no window per customer and period.
 # The LTV divides the ARPA by the monthly customer churn rates averaged over
-# six months (a window over the months of the range extended back); the
-# invoiced revenue is revenue.py's, joined per period.
+# six months (a window over the months of the range extended back).  The
+# months are then summed per period (the figures at its end: its last
+# month's); the invoiced revenue is revenue.py's, joined per period.
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from sql import Column, Literal, Values, Window
-from sql.aggregate import Avg, Count, Sum
+from sql.aggregate import Avg, Sum
 from sql.conditionals import Case, Coalesce, NullIf
-from sql.functions import DateTrunc, FirstValue, Round
+from sql.functions import DateTrunc, Round
 
 from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
@@ -23,7 +26,7 @@ from trytond.transaction import Transaction
 
 from .mrr_movement import (
     KINDS, PERIOD_MONTHS, PeriodRowFields, month_periods, period_id,
-    period_starts, rounded)
+    period_start, period_starts, rounded)
 from .revenue import revenue_per_period
 
 RATE_DIGITS = (16, 4)
@@ -112,58 +115,88 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
         Context = pool.get('sale.subscription.reporting.context')
         context = Transaction().context
         company_id, currency_id, period, starts = Context.report_range()
-        months = month_periods(starts, period)
-
-        customer_days = Movement._customer_book(company_id, context)
-        customers = cls._per_period(customer_days, months)
-        opening = cls._opening(customer_days, starts[0])
-        # of the contracts only how many have MRR
-        contract_days = Movement._customer_book(
-            company_id, context, per='subscription')
-        contracts = cls._active_per_period(contract_days, months)
-        contracts_opening = cls._opening(contract_days, starts[0])
-
-        churn = cls._average_churn(company_id, context, period, starts)
         end = starts[-1] + relativedelta(months=PERIOD_MONTHS[period])
-        revenue = revenue_per_period(company_id, context,
-            month_periods(starts, period), starts[0], end)
 
-        periods = Values([(period_id(company_id, s), s) for s in starts])
-        running = Window([], order_by=[periods.column2.asc])
+        # the months of the periods and, before them, those the first
+        # period's LTV averages over: each with its period's first day
+        # (the month itself before the first period) and whether it ends
+        # its period
+        period_ends = {s + relativedelta(months=PERIOD_MONTHS[period] - 1)
+            for s in starts}
+        first_month = starts[0] - relativedelta(months=LTV_MONTHS - 1)
+        months = Values([
+                (m, period_start(m, period) if m >= starts[0] else m,
+                    int(m in period_ends))
+                for m in period_starts(
+                    first_month, end - relativedelta(days=1), 'month')])
+        days = Movement._customer_book(company_id, context)
+        opening = cls._opening(days, first_month)
+
+        # per month: its movements (summed in a query of their own, which
+        # the database may run in parallel), then the running figures at
+        # its end
+        month = cls.date.sql_cast(DateTrunc('month', days.date))
+
+        def churned_since(day):
+            # a churn counts once for a period: at the first churn of the
+            # customer's MRR that began before the period
+            return Sum(Case((days.since < day, 1), else_=0))
+        movements = days.join(months, condition=month == months.column1
+            ).select(months.column1.as_('month'),
+            *[Sum(Column(days, k)).as_(k) for k in KINDS],
+            Sum(days.delta).as_('delta'),
+            Sum(cls._active_change(days)).as_('active'),
+            Sum(days.contracts).as_('contracts'),
+            churned_since(months.column1).as_('churned_in_month'),
+            churned_since(months.column2).as_('churned'),
+            group_by=[months.column1])
+        running = Window([], order_by=[months.column1.asc])
 
         def total(column):
             return Coalesce(column, 0)
 
         def upto(column, start):
-            "start plus the column's running sum up to the period"
+            "start plus the column's running sum up to the month"
             return Sum(total(column), window=running) + start
-        # the running figures at the end of each period, and the period's
-        # own movements
-        figures = (periods
-            .join(customers, type_='LEFT',
-                condition=customers.start == periods.column2)
-            .join(contracts, type_='LEFT',
-                condition=contracts.start == periods.column2)
+        customers_at_end = upto(movements.active, opening.active)
+        per_month = (months
+            .join(movements, type_='LEFT',
+                condition=movements.month == months.column1)
             .join(opening, type_='CROSS')
-            .join(contracts_opening, type_='CROSS')
-            .join(churn, type_='LEFT',
-                condition=churn.start == periods.column2)
-            .join(revenue, type_='LEFT',
-                condition=revenue.start == periods.column2)
             .select(
-                periods.column1.as_('id'), periods.column2.as_('date'),
-                churn.churn.as_('average_churn'),
-                total(revenue.net_revenue).as_('net_revenue'),
-                total(revenue.non_recurring).as_('non_recurring'),
-                *[total(getattr(customers, k)).as_(k) for k in KINDS],
-                total(customers.delta).as_('delta'),
-                total(customers.active).as_('joined'),
-                total(customers.churned).as_('churned'),
-                upto(customers.delta, opening.mrr).as_('mrr'),
-                upto(customers.active, opening.active).as_('customers'),
-                upto(contracts.active, contracts_opening.active
+                months.column1.as_('month'), months.column2.as_('start'),
+                months.column3.as_('last'),
+                *[total(Column(movements, k)).as_(k) for k in KINDS],
+                total(movements.delta).as_('delta'),
+                total(movements.active).as_('joined'),
+                total(movements.churned).as_('churned'),
+                upto(movements.delta, opening.mrr).as_('mrr'),
+                customers_at_end.as_('customers'),
+                upto(movements.contracts, opening.contracts
                     ).as_('contracts'),
-                ))
+                # the customers with MRR at the month's start that churned
+                (exact(total(movements.churned_in_month))
+                    / NullIf(customers_at_end - total(movements.active), 0)
+                    ).as_('churn_rate')))
+        # per month: the LTV's average of the monthly churn rates (Avg
+        # leaves out the months without customers at their start, a NULL
+        # rate) and its period's movements; the period's row is its last
+        # month's
+        last_months = Window([], order_by=[per_month.month.asc],
+            frame='ROWS', start=-(LTV_MONTHS - 1), end=0)
+        in_period = Window([per_month.start])
+        figures = per_month.select(per_month.start, per_month.last,
+            *[Sum(Column(per_month, c), window=in_period).as_(c)
+                for c in [*KINDS, 'delta', 'joined', 'churned']],
+            per_month.mrr, per_month.customers, per_month.contracts,
+            Avg(per_month.churn_rate, window=last_months
+                ).as_('average_churn'))
+
+        revenue = revenue_per_period(company_id, context,
+            month_periods(starts, period), starts[0], end)
+        periods = Values([(period_id(company_id, s), s) for s in starts])
+        net_revenue = Coalesce(revenue.net_revenue, 0)
+        non_recurring = Coalesce(revenue.non_recurring, 0)
 
         def rate(name, numerator, denominator):
             field = getattr(cls, name)
@@ -174,11 +207,16 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
         losses = figures.churn + figures.contraction
         gains = figures.expansion + figures.reactivation
         arpa = exact(figures.mrr) / NullIf(figures.customers, 0)
-        return figures.select(
-            figures.id,
+        return (periods
+            .join(figures, condition=(figures.start == periods.column2)
+                & (figures.last == 1))
+            .join(revenue, type_='LEFT',
+                condition=revenue.start == periods.column2)
+            ).select(
+            periods.column1.as_('id'),
             Literal(company_id).as_('company'),
             Literal(currency_id).as_('currency'),
-            cls.date.sql_cast(figures.date).as_('date'),
+            cls.date.sql_cast(periods.column2).as_('date'),
             rounded(cls, 'mrr_start', mrr_start),
             rounded(cls, 'mrr', figures.mrr),
             rounded(cls, 'arr', figures.mrr * 12),
@@ -196,97 +234,25 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
             rate('net_mrr_churn_rate', losses - gains, mrr_start),
             rounded(cls, 'ltv',
                 arpa / NullIf(figures.average_churn, 0)),
-            rounded(cls, 'net_revenue', figures.net_revenue),
-            rounded(cls, 'non_recurring_revenue', figures.non_recurring),
+            rounded(cls, 'net_revenue', net_revenue),
+            rounded(cls, 'non_recurring_revenue', non_recurring),
             # without a company in the context there is nothing to report
             where=Literal(company_id >= 0))
 
-    @classmethod
-    def _per_period(cls, classified, months):
-        """Per period (start): the movements, the change of the MRR, the
-        keys that got MRR minus those that lost it (active), and the keys
-        with MRR at the start of the period that lost it in the period
-        (churned)"""
-        month = cls.date.sql_cast(DateTrunc('month', classified.date))
-        in_period = classified.join(months,
-            condition=month == months.column1)
-        # a key's MRR at the start of the period: before its first change
-        # in the period
-        first = Window([classified.party, months.column2],
-            order_by=[classified.date.asc])
-        rows = in_period.select(
-            months.column2.as_('start'), classified.party,
-            *[Column(classified, k) for k in KINDS],
-            classified.delta,
-            (Case(((classified.before <= 0) & (classified.after > 0), 1),
-                    else_=0)
-                - Case(((classified.before > 0) & (classified.after <= 0), 1),
-                    else_=0)).as_('active'),
-            FirstValue(classified.before, window=first).as_('start_mrr'))
-        churned = Case(((rows.churn > 0) & (rows.start_mrr > 0), rows.party))
-        return rows.select(rows.start,
-            *[Sum(Column(rows, k)).as_(k) for k in KINDS],
-            Sum(rows.delta).as_('delta'),
-            Sum(rows.active).as_('active'),
-            Count(churned, distinct=True).as_('churned'),
-            group_by=[rows.start])
-
-    @classmethod
-    def _active_per_period(cls, classified, months):
-        "Per period (start): the keys that got MRR minus those that lost it"
-        month = cls.date.sql_cast(DateTrunc('month', classified.date))
+    @staticmethod
+    def _active_change(classified):
+        "1 when the key got MRR, -1 when it lost it, else 0"
         got = (classified.before <= 0) & (classified.after > 0)
         lost = (classified.before > 0) & (classified.after <= 0)
-        return classified.join(months,
-            condition=month == months.column1).select(
-            months.column2.as_('start'),
-            Sum(Case((got, 1), (lost, -1), else_=0)).as_('active'),
-            group_by=[months.column2])
+        return Case((got, 1), (lost, -1), else_=0)
 
     @classmethod
-    def _average_churn(cls, company_id, context, period, starts):
-        """Per period (start): the monthly customer churn rates (churned
-        customers ÷ customers at the month's start) averaged over the
-        LTV_MONTHS months ending with the period's last month (churn);
-        months without customers at their start are left out"""
-        Movement = Pool().get('sale.subscription.reporting.mrr_movement')
-        last_months = [s + relativedelta(months=PERIOD_MONTHS[period] - 1)
-            for s in starts]
-        months = period_starts(
-            starts[0] - relativedelta(months=LTV_MONTHS - 1),
-            last_months[-1], 'month')
-        days = Movement._customer_book(company_id, context)
-        monthly = cls._per_period(days, month_periods(months, 'month'))
-        opening = cls._opening(days, months[0])
-
-        series = Values([(m,) for m in months])
-        running = Window([], order_by=[series.column1.asc])
-        active = Coalesce(monthly.active, 0)
-        customers_start = (Sum(active, window=running) - active
-            + opening.active)
-        rates = (series
-            .join(monthly, type_='LEFT',
-                condition=monthly.start == series.column1)
-            .join(opening, type_='CROSS')
-            .select(series.column1.as_('month'),
-                (exact(Coalesce(monthly.churned, 0))
-                    / NullIf(customers_start, 0)).as_('rate')))
-        last = Window([], order_by=[rates.month.asc],
-            frame='ROWS', start=-(LTV_MONTHS - 1), end=0)
-        averaged = rates.select(rates.month,
-            Avg(rates.rate, window=last).as_('churn'))
-        ends = Values([(m, s) for m, s in zip(last_months, starts)])
-        return averaged.join(ends,
-            condition=averaged.month == ends.column1).select(
-            ends.column2.as_('start'), averaged.churn)
-
-    @staticmethod
-    def _opening(days, first_day):
-        """Before first_day: the MRR (mrr) and the keys with MRR (active), in
-        a row"""
-        before = days.select(days.party, Sum(days.delta).as_('mrr'),
-            where=days.date < first_day, group_by=[days.party])
-        return before.select(
-            Coalesce(Sum(before.mrr), 0).as_('mrr'),
-            Coalesce(Sum(Case((before.mrr > 0, 1), else_=0)), 0
-                ).as_('active'))
+    def _opening(cls, days, first_day):
+        """Before first_day: the MRR (mrr), the customers with MRR (active:
+        each got MRR once more than it lost it) and their contracts with
+        MRR (contracts), in a row"""
+        return days.select(
+            Coalesce(Sum(days.delta), 0).as_('mrr'),
+            Coalesce(Sum(cls._active_change(days)), 0).as_('active'),
+            Coalesce(Sum(days.contracts), 0).as_('contracts'),
+            where=days.date < first_day)

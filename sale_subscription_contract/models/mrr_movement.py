@@ -37,7 +37,8 @@ KINDS = ['new', 'expansion', 'contraction', 'churn', 'reactivation']
 # the context's filters of the book (see _event_filter)
 FILTERS = ['plan', 'product', 'sales_team', 'salesperson', 'country']
 # the columns of a classified book (_classified(first=True))
-BOOK_COLUMNS = ['party', 'date', 'delta', 'before', 'after', 'first', *KINDS]
+BOOK_COLUMNS = ['party', 'date', 'delta', 'before', 'after', 'first', *KINDS,
+    'since']
 
 
 def period_start(date, period):
@@ -287,7 +288,8 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
     def _customer_days(cls, company_id, context, per='party', by=None,
             parties=None):
         """The filtered MRR changes summed per customer (or per contract
-        with per='subscription', named party alike) and day; with by (a
+        with per='subscription', named party alike) and day (delta), with
+        the MRR after the day (after); with by (a
         column of the events: sales_team, salesperson) per owner (named
         owner) and customer: each owner's book counted on its own; only of
         the customers of the ids parties when given"""
@@ -301,9 +303,14 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
         if by:
             keys.append(Column(event, by))
             columns.append(keys[-1].as_('owner'))
+        delta = Round(Sum(event.mrr_change), PRECISION)
+        # the MRR after the day: a window over the days summed (in this
+        # query, not one more around it: SQLite's parser has a bounded
+        # depth)
+        by_key = Window(keys, order_by=[event.date.asc])
         return event.select(
-            *columns, event.date.as_('date'),
-            Round(Sum(event.mrr_change), PRECISION).as_('delta'),
+            *columns, event.date.as_('date'), delta.as_('delta'),
+            Round(Sum(delta, window=by_key), PRECISION).as_('after'),
             where=where, group_by=keys + [event.date])
 
     @classmethod
@@ -357,38 +364,65 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
     def _customer_book(cls, company_id, context, per='party', by=None):
         """The customer-days (contract-days with per='subscription', with by
         owner-customer-days) of the context's book classified (the columns
-        of _classified with first): the stored book of the company when the
-        context filters nothing, else the filtered log classified"""
+        of _classified with first, and the customer-days' contracts of
+        _with_contracts): the stored book of the company when the context
+        filters nothing, else the filtered log classified"""
         Book = Pool().get('sale.subscription.mrr_book')
-        if any(context.get(f) for f in FILTERS):
+        if not any(context.get(f) for f in FILTERS):
+            return Book.book(company_id, per=per, by=by)
+
+        def classified(per, by=None):
             return cls._classified(cls._customer_days(
                     company_id, context, per=per, by=by),
                 by=bool(by), first=True)
-        return Book.book(company_id, per=per, by=by)
+        if per == 'party' and not by:
+            return cls._with_contracts(classified('party'),
+                classified('subscription', by='party'))
+        return classified(per, by)
+
+    @classmethod
+    def _with_contracts(cls, customers, contracts):
+        """The customer-days classified with, for each, the customer's
+        contracts that got MRR that day minus those that lost it
+        (contracts), from the contract-days classified per customer (their
+        owner)"""
+        got = (contracts.before <= 0) & (contracts.after > 0)
+        lost = (contracts.before > 0) & (contracts.after <= 0)
+        per_day = contracts.select(contracts.owner, contracts.date,
+            Sum(Case((got, 1), (lost, -1), else_=0)).as_('contracts'),
+            group_by=[contracts.owner, contracts.date])
+        # a contract's change is a change of its customer's that day
+        return customers.join(per_day, type_='LEFT',
+            condition=(per_day.owner == customers.party)
+            & (per_day.date == customers.date)).select(
+            *[Column(customers, c) for c in BOOK_COLUMNS],
+            Coalesce(per_day.contracts, 0).as_('contracts'))
 
     @classmethod
     def _classified(cls, daily, by=False, first=False):
         """Each customer-day (with by, owner-customer-day of
         _customer_days(by=...)) with its MRR before and after and the amount
         it adds to each kind; with first, the customer's first day with MRR
-        (first)"""
+        (first); for a churn, the day the MRR it ends began (since: the
+        customer churned in each period that starts after it)"""
         names = ['party', 'owner'] if by else ['party']
 
         def keys(query):
             return [Column(query, n) for n in names]
-        by_customer = Window(keys(daily), order_by=[daily.date.asc])
-        running = daily.select(*keys(daily), daily.date, daily.delta,
-            Round(Sum(daily.delta, window=by_customer), PRECISION
-                ).as_('after'))
-        before = running.after - running.delta
-        earlier = Window(keys(running), order_by=[running.date.asc],
+        before = daily.after - daily.delta
+        earlier = Window(keys(daily), order_by=[daily.date.asc],
             frame='ROWS', start=None, end=-1)
-        had_mrr = Coalesce(Max(Case((running.after > 0, 1), else_=0),
+        had_mrr = Coalesce(Max(Case((daily.after > 0, 1), else_=0),
                 window=earlier), 0)
-        steps = running.select(*keys(running), running.date, running.delta,
-            before.as_('before'), running.after.as_('after'),
-            had_mrr.as_('had_mrr'))
+        # the last earlier day the MRR went up from zero: for a churn, the
+        # day the MRR it ends began
+        since = Max(Case(((before <= 0) & (daily.after > 0), daily.date)),
+            window=earlier)
+        steps = daily.select(*keys(daily), daily.date, daily.delta,
+            before.as_('before'), daily.after.as_('after'),
+            had_mrr.as_('had_mrr'), since.as_('since'))
         up_from_zero = (steps.before <= 0) & (steps.after > 0)
+        to_zero = (steps.before > 0) & (steps.after <= 0)
         zero = Literal(0)
         extra = []
         if first:
@@ -406,5 +440,5 @@ class MRRMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
                     & (steps.after < steps.before),
                     steps.before - steps.after), else_=zero
                 ).as_('contraction'),
-            Case(((steps.before > 0) & (steps.after <= 0), steps.before),
-                else_=zero).as_('churn'))
+            Case((to_zero, steps.before), else_=zero).as_('churn'),
+            Case((to_zero, steps.since)).as_('since'))
