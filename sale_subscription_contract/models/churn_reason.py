@@ -5,17 +5,18 @@
 # stays). Same filters and periods as the MRR movements.
 from sql import Literal, Null
 from sql.aggregate import Count, Min, Sum
-from sql.functions import DateTrunc, Round
+from sql.functions import Round
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
-from .mrr_movement import PRECISION, ReportRowEvents, month_periods
+from .mrr_movement import (
+    PRECISION, ComputedRows, ReportRowEvents, month_of, month_periods)
 
 
-class ChurnReason(ReportRowEvents, ModelSQL, ModelView):
+class ChurnReason(ComputedRows, ReportRowEvents, ModelSQL, ModelView):
     "Churned MRR of a period by close reason"
     __name__ = 'sale.subscription.reporting.churn_reason'
 
@@ -48,7 +49,7 @@ class ChurnReason(ReportRowEvents, ModelSQL, ModelView):
         where = (Movement._event_filter(
                 event, company_id, Transaction().context)
             & (event.kind == 'churn'))
-        month = cls.date.sql_cast(DateTrunc('month', event.date))
+        month = month_of(event.date)
         return event.join(months, condition=month == months.column1).select(
             # one row per period and reason: the period's first event
             Min(event.id).as_('id'),

@@ -23,7 +23,7 @@ from dateutil.relativedelta import relativedelta
 from sql import Literal, Null, Values, Window
 from sql.aggregate import Max, Min, Sum
 from sql.conditionals import Case, Coalesce, NullIf
-from sql.functions import DateTrunc, Round
+from sql.functions import Round
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.modules.currency.fields import Monetary
@@ -32,7 +32,8 @@ from trytond.transaction import Transaction
 
 from .mrr_kpi import exact
 from .mrr_movement import (
-    PERIOD_MONTHS, PRECISION, ReportingContext, period_id, rounded)
+    PERIOD_MONTHS, PRECISION, ComputedRows, ReportingContext, month_of,
+    period_id, rounded)
 
 MEASURES = [
     ('logo', "Logo Retention"),
@@ -84,7 +85,7 @@ PERIOD_HELP = [
     ]
 
 
-class Cohort(ModelSQL, ModelView):
+class Cohort(ComputedRows, ModelSQL, ModelView):
     "Retention of the customers of a cohort, per period since its start"
     __name__ = 'sale.subscription.reporting.cohort'
 
@@ -132,16 +133,13 @@ class Cohort(ModelSQL, ModelView):
             else_=0)
         lost = Case(((classified.before > 0) & (classified.after <= 0), 1),
             else_=0)
-
-        def month(date):
-            return cls.date.sql_cast(DateTrunc('month', date))
         # the changes of the customers whose first day with MRR is in the
         # range, summed per month of that day and month of the change
         # first (a few hundred rows), then numbered by cohort and period
         end = starts[-1] + relativedelta(months=PERIOD_MONTHS[period])
         days = classified.select(
-            month(classified.first).as_('first_month'),
-            month(classified.date).as_('month'),
+            month_of(classified.first).as_('first_month'),
+            month_of(classified.date).as_('month'),
             classified.delta, (got - lost).as_('active'),
             Case((classified.date == classified.first, 1), else_=0
                 ).as_('joined'),

@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from sql import Column, Literal, Values, Window
 from sql.aggregate import Avg, Sum
 from sql.conditionals import Case, Coalesce, NullIf
-from sql.functions import DateTrunc, Round
+from sql.functions import Round
 
 from trytond import backend
 from trytond.model import ModelSQL, ModelView, fields
@@ -25,8 +25,8 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .mrr_movement import (
-    KINDS, PERIOD_MONTHS, PeriodRowFields, month_periods, period_id,
-    period_start, period_starts, rounded)
+    KINDS, PERIOD_MONTHS, ComputedRows, PeriodRowFields, month_of, month_periods,
+    period_id, period_start, period_starts, rounded)
 from .revenue import revenue_per_period
 
 RATE_DIGITS = (16, 4)
@@ -42,7 +42,7 @@ def exact(value):
     return value * Literal(Decimal(1))
 
 
-class KPI(PeriodRowFields, ModelSQL, ModelView):
+class KPI(ComputedRows, PeriodRowFields, ModelSQL, ModelView):
     "Subscription KPIs of a period"
     __name__ = 'sale.subscription.reporting.kpi'
 
@@ -135,7 +135,7 @@ class KPI(PeriodRowFields, ModelSQL, ModelView):
         # per month: its movements (summed in a query of their own, which
         # the database may run in parallel), then the running figures at
         # its end
-        month = cls.date.sql_cast(DateTrunc('month', days.date))
+        month = month_of(days.date)
 
         def churned_since(day):
             # a churn counts once for a period: at the first churn of the

@@ -13,11 +13,10 @@
 from sql import Literal, Null
 from sql.aggregate import Min, Sum
 from sql.conditionals import Case, Coalesce
-from sql.functions import DateTrunc
 
 from trytond.pool import Pool
 
-from .mrr_movement import FILTERS
+from .mrr_movement import FILTERS, month_of
 
 # invoices whose revenue stands: a cancelled one only if a credit note
 # refunded it (its move stays in the books, the credit note reverses it)
@@ -73,10 +72,8 @@ def revenue_per_period(company_id, context, months, first_day, end_day):
     if filtered is not None:
         # a filter keeps the lines of its contracts only
         where &= lines.contract.in_(filtered)
-    month = DateTrunc('month', lines.date)
-    Date = pool.get('sale.subscription.reporting.kpi').date
     return (lines
-        .join(months, condition=Date.sql_cast(month) == months.column1)
+        .join(months, condition=month_of(lines.date) == months.column1)
         .select(months.column2.as_('start'),
             Sum(lines.amount).as_('net_revenue'),
             Sum(Case((lines.recurring == Literal(0), lines.amount),

@@ -11,17 +11,18 @@
 from sql import Cast, Column, Literal, Null, Values
 from sql.aggregate import Sum
 from sql.conditionals import Coalesce
-from sql.functions import DateTrunc
 
 from trytond.model import ModelSQL, ModelView, fields
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .mrr_movement import (
-    KINDS, MovementFields, ReportRowEvents, month_periods, rounded)
+    KINDS, ComputedRows, MovementFields, ReportRowEvents, month_of, month_periods,
+    rounded)
 
 
-class OwnerMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
+class OwnerMovement(
+        ComputedRows, MovementFields, ReportRowEvents, ModelSQL, ModelView):
     """MRR movements of a period per owner of the contracts: _owner names
     the column of the MRR events (and the field) the rows are keyed by"""
     _owner = None
@@ -42,7 +43,7 @@ class OwnerMovement(MovementFields, ReportRowEvents, ModelSQL, ModelView):
         classified = Movement._customer_book(
             company_id, context, by=cls._owner)
         months = month_periods(starts, period)
-        month = cls.date.sql_cast(DateTrunc('month', classified.date))
+        month = month_of(classified.date)
         per_period = classified.join(months,
             condition=month == months.column1).select(
             months.column2.as_('start'), classified.owner.as_('owner'),
