@@ -130,6 +130,17 @@ class QuotationPortalError(UserError):
     pass
 
 
+class QuotationAuthenticationRequired(QuotationPortalError):
+    """The customer's bank asks them to confirm the card (3-D Secure): the
+    page lets Stripe.js do it with the setup intent's client secret, then
+    posts the acceptance again with the setup intent's id"""
+
+    def __init__(self, message, setup_intent, client_secret):
+        super().__init__(message)
+        self.setup_intent = setup_intent
+        self.client_secret = client_secret
+
+
 # The customer portal
 class PortalInputError(UserError):
     "A value of a portal form that cannot be taken: nothing is written"

@@ -55,6 +55,8 @@ def fill(env, today, password):
         # its first payment: the first period and the one-time setup
         'new': quotation("Neukunde GmbH", seats + [(products['setup'], 1)]),
         'known': quotation("Stammkunde AG", seats),
+        # its bank asks for 3-D Secure
+        'secure': quotation("Sicherkunde GmbH", seats),
         }
     Customer(party=sales['known'].party,
         stripe_account=journal.stripe_account,

@@ -21,8 +21,11 @@ PUBLISHABLE_KEY = 'pk_test_51SubscriptionContractTests'
 
 
 def recorded(name):
+    """The recorded body name, or (name, {key: value}): the body with those
+    keys replaced (a recorded intent of another sale or customer)"""
+    name, replaced = name if isinstance(name, tuple) else (name, {})
     with open(os.path.join(RESPONSES, name), encoding='utf-8') as file:
-        return json.load(file)
+        return dict(json.load(file), **replaced)
 
 
 class StripeServer(HTTPClient):

@@ -5,11 +5,14 @@ Stripe Elements instead of card fields and allows js.stripe.com; accepting
 posts only a payment method id, which the server attaches to the customer
 at Stripe, confirms for off-session use and stores as the contract's method
 before the first invoice is charged; every refusal of Stripe (declined,
-unknown id, authentication asked, no answer) is a message and writes
-nothing. The data: tests/portal_stripe_data.py.
+unknown id, no answer) is a message and writes nothing. When the bank asks
+the customer to confirm the card (3-D Secure), nothing is accepted until
+the page posts the confirmed setup intent, which the server reads back.
+The data: tests/portal_stripe_data.py.
 
 Not covered: Stripe.js itself (js.stripe.com is not reachable offline, so
-no browser test turns a card into a pm_... id); the recorded bodies are
+no browser test turns a card into a pm_... id or opens a bank's window:
+the tests post what the page's script posts); the recorded bodies are
 written after Stripe's API reference, not captured from it.
 """
 import os
@@ -34,6 +37,8 @@ TESTS = Path(__file__).resolve().parent
 NEW_CUSTOMER = 'cus_RqQuoteNeukunde1'
 NEW_METHOD = 'pm_1QxQuoteMc4444new'
 KNOWN_METHOD = 'pm_1QxQuoteVisaKnown'
+SECURE_CUSTOMER = 'cus_RqQuoteSicher01'
+SETUP_3DS = 'seti_1QxQuoteSetup3ds'
 ACCEPTED = 'Sie haben dieses Angebot am'
 UNREADABLE = 'Die Karte konnte nicht gelesen werden'
 TRIES = 2
@@ -185,11 +190,7 @@ def test_what_stripe_refuses_writes_nothing(server, stripe):
     # with one key: had one of them reached Stripe, it made one customer
     assert len({p['headers']['Idempotency-Key']
         for p in stripe.posts()[-TRIES:]}) == 1
-    # the bank asks for 3-D Secure: the customer made at Stripe is not kept
-    page = refused(NEW_METHOD, (customers, 'customer_created.json', 200),
-        ('/v1/setup_intents', 'setup_intent_requires_action.json', 200))
-    assert 'Ihre Bank verlangt, dass Sie diese Karte bestätigen' in page
-    assert len(stripe.posts()) == 4 + TRIES
+    assert len(stripe.posts()) == 2 + TRIES
     assert not stripe.intents  # no charge was tried
 
 
@@ -299,3 +300,97 @@ def test_accept_with_stripe_for_a_known_customer(server, stripe):
     method = contract['payment_method.']
     assert method['rec_name'] == 'Visa •••• 4242'
     assert method['stripe_customer.']['stripe_customer_id'] == KNOWN_CUSTOMER
+
+
+def test_the_bank_asks_to_confirm_the_card(server, stripe):
+    """3-D Secure: the page gets the setup intent's client secret for the
+    bank's window; nothing is accepted (nor the Stripe customer kept) until
+    the acceptance is posted again with the setup intent, read back from
+    Stripe: confirmed, of this sale, for this card"""
+    sale = server['sales']['secure']
+    client, _, csrf = visit(server, 'secure')
+    accept = link(server, 'secure') + '/accept'
+    before = snapshot(server), state(server, 'secure')
+    assert before[1] == ('quotation', 0, 0)
+    confirmed = {'id': SETUP_3DS, 'customer': SECURE_CUSTOMER,
+        'metadata': {'sale': sale['number']}}
+    stripe.answer('post', '/v1/customers',
+        ('customer_created.json', {'id': SECURE_CUSTOMER}))
+    stripe.answer('post', '/v1/setup_intents',
+        ('setup_intent_requires_action.json', confirmed))
+    page = client.post(accept, data={'csrf_token': csrf,
+            'stripe_payment_method': NEW_METHOD, 'name': 'Sara Sicher'})
+    assert page.status_code == 200, text(page)
+    assert 'Ihre Bank verlangt, dass Sie diese Karte bestätigen' in text(
+        page)
+    html = page.text
+    assert ('data-client-secret="seti_1QxQuoteSetup3ds_secret_'
+        'Wq8Er5Ty2Ui9Op4As6Df1Gh3"') in html
+    assert f'data-stripe-key="{PUBLISHABLE_KEY}"' in html
+    assert re.findall(r'<script(?![^>]*\bsrc=)', html) == []
+    assert "script-src 'self' https://js.stripe.com;" in page.headers[
+        'Content-Security-Policy']
+    # what the page posts again once the bank's window confirmed the card
+    again = dict(re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    assert again == {'csrf_token': csrf, 'name': 'Sara Sicher',
+        'signature': '', 'stripe_payment_method': NEW_METHOD,
+        'stripe_setup_intent': SETUP_3DS}
+    assert (snapshot(server), state(server, 'secure')) == before
+    create, setup = stripe.requests
+    assert (setup['form']['confirm'], setup['form']['metadata[sale]']) == (
+        'true', sale['number'])
+    script = client.get(server['portal'] + '/static/quotation_stripe.js')
+    assert 'confirmCardSetup' in script.text
+
+    def refused(message, answer=None, **fields):
+        if answer:
+            stripe.answer('get', f'/v1/setup_intents/{SETUP_3DS}', answer)
+        response = client.post(accept, data=dict(again, **fields))
+        assert response.status_code == 400, text(response)
+        assert message in text(response)
+        assert (snapshot(server), state(server, 'secure')) == before
+    # a setup intent of another sale, for another card, of another
+    # customer, or not confirmed by the bank
+    for replaced in [{'metadata': {'sale': 'ANDERES'}},
+            {'payment_method': 'pm_1QxSomebodyElses'},
+            {'usage': 'on_session'}, {'customer': None}]:
+        refused(UNREADABLE,
+            ('setup_intent_succeeded.json', dict(confirmed, **replaced)))
+    refused('Ihre Bank hat die Karte nicht bestätigt',
+        ('setup_intent_requires_action.json',
+            dict(confirmed, status='requires_payment_method')))
+    # made up in the page: never sent to Stripe
+    requests_before = len(stripe.requests)
+    for made_up in ['seti_<script>', 'pi_1QxQuoteSetup3ds',
+            'seti_' + 'a' * 200]:
+        refused(UNREADABLE, stripe_setup_intent=made_up)
+    assert len(stripe.requests) == requests_before
+
+    stripe.answer('get', f'/v1/setup_intents/{SETUP_3DS}',
+        ('setup_intent_succeeded.json', confirmed))
+    stripe.answer('get', f'/v1/payment_methods/{NEW_METHOD}',
+        ('payment_method_quote_new.json', {'customer': SECURE_CUSTOMER}))
+    stripe.answer('post', '/v1/payment_intents',
+        {'7116': 'payment_intent_succeeded.json'})
+    accepted = client.post(accept, data=again)
+    assert accepted.status_code == 200, text(accepted)
+    assert ACCEPTED in text(accepted)
+    # no second customer nor setup intent at Stripe: the first ones kept
+    assert [r['path'] for r in stripe.posts()][2:] == [
+        '/v1/payment_intents'] * len(stripe.posts()[2:])
+    charge = next(r for r in stripe.posts()
+        if r['path'] == '/v1/payment_intents')
+    assert (charge['form']['amount'], charge['form']['customer'],
+        charge['form']['payment_method']) == (
+        '7116', SECURE_CUSTOMER, NEW_METHOD)
+    assert Decimal(sale['first_invoice_total']) == Decimal('71.16')
+    assert state(server, 'secure')[1:] == (1, 1)
+    contract, = server['admin'].call('sale.subscription', 'search_read',
+        [('origin_sale', '=', sale['id'])], 0, None, None,
+        ['payment_method.token',
+            'payment_method.stripe_customer.stripe_customer_id'])
+    method = contract['payment_method.']
+    assert method['token'] == NEW_METHOD
+    assert method['stripe_customer.']['stripe_customer_id'] == (
+        SECURE_CUSTOMER)

@@ -4,10 +4,22 @@
 // the card number never reaches our server. The server attaches it to the
 // customer at Stripe and refuses the acceptance with a message if Stripe
 // does (models/quotation_stripe.py).
+// When the bank asks the customer to confirm the card (3-D Secure), the
+// server answers with a page (quotation_authenticate.html) holding the
+// setup intent's client secret: Stripe.js shows the bank's window, and once
+// the card is confirmed the acceptance is posted again.
 (function () {
     'use strict';
+    if (typeof Stripe === 'undefined') {
+        return;
+    }
+    var authenticate = document.getElementById('authenticate');
+    if (authenticate) {
+        confirmCard(authenticate);
+        return;
+    }
     var mount = document.getElementById('stripe-card');
-    if (!mount || typeof Stripe === 'undefined') {
+    if (!mount) {
         return;
     }
     var stripe = Stripe(mount.dataset.stripeKey,
@@ -49,4 +61,30 @@
             form.submit();
         });
     });
+
+    function confirmCard(section) {
+        var stripe = Stripe(section.dataset.stripeKey,
+            {locale: section.dataset.locale || 'auto'});
+        var form = document.getElementById('authenticate-form');
+        var button = document.getElementById('authenticate-button');
+        var errors = document.getElementById('stripe-errors');
+
+        function open() {
+            button.disabled = true;
+            stripe.confirmCardSetup(section.dataset.clientSecret)
+                .then(function (result) {
+                    if (result.error) {
+                        // closed or refused: the customer may try again
+                        errors.textContent = result.error.message;
+                        errors.hidden = false;
+                        button.disabled = false;
+                        return;
+                    }
+                    // the server reads the setup intent back from Stripe
+                    form.submit();
+                });
+        }
+        button.addEventListener('click', open);
+        open();
+    }
 }());
