@@ -130,10 +130,14 @@ class QuotationPortalError(UserError):
     pass
 
 
-class QuotationAuthenticationRequired(QuotationPortalError):
+class StripeCardError(UserError):
+    "Stripe refused the card a customer entered in a portal page"
+
+
+class CardAuthenticationRequired(UserError):
     """The customer's bank asks them to confirm the card (3-D Secure): the
     page lets Stripe.js do it with the setup intent's client secret, then
-    posts the acceptance again with the setup intent's id"""
+    posts again with the setup intent's id"""
 
     def __init__(self, message, setup_intent, client_secret):
         super().__init__(message)

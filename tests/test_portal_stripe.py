@@ -1,4 +1,4 @@
-"""The quotation page with a Stripe journal (models/quotation_stripe.py),
+"""The quotation page with a Stripe journal (models/quotation_stripe.py, models/stripe_card.py),
 against a real trytond whose stripe library talks over HTTP to the recorded
 Stripe of stripe_helpers.py (tests/stripe_trytond.py): the page shows
 Stripe Elements instead of card fields and allows js.stripe.com; accepting
@@ -139,7 +139,7 @@ def test_the_page_takes_the_card_through_stripe(server, stripe):
     assert "frame-src https://js.stripe.com https://hooks.stripe.com;" in csp
     assert "connect-src 'self' https://api.stripe.com;" in csp
     assert 'unsafe-inline' not in csp and "frame-ancestors 'none'" in csp
-    script = client.get(server['portal'] + '/static/quotation_stripe.js')
+    script = client.get(server['portal'] + '/static/stripe_card.js')
     assert script.status_code == 200
     assert 'createPaymentMethod' in script.text
     assert re.findall(r'id="first-invoice-total">([^<]*)<', html) == [
@@ -340,7 +340,7 @@ def test_the_bank_asks_to_confirm_the_card(server, stripe):
     create, setup = stripe.requests
     assert (setup['form']['confirm'], setup['form']['metadata[sale]']) == (
         'true', sale['number'])
-    script = client.get(server['portal'] + '/static/quotation_stripe.js')
+    script = client.get(server['portal'] + '/static/stripe_card.js')
     assert 'confirmCardSetup' in script.text
 
     def refused(message, answer=None, **fields):

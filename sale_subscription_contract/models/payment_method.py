@@ -164,6 +164,24 @@ class Contract(metaclass=PoolMeta):
     def add_card_wizard(cls, contracts):
         pass
 
+    def portal_card_journal(self):
+        """The journal whose processor stores the card a customer enters
+        for the contract in the portal: the current card's, else the
+        company's first that stores cards; None when there is none"""
+        Journal = Pool().get('account.payment.journal')
+        if self.payment_method and self.payment_method.active:
+            return self.payment_method.journal
+        journals = Journal.search([
+                ('company', '=', self.company.id),
+                ('process_method', 'in', tokenising_methods()),
+                ], limit=1)
+        return journals[0] if journals else None
+
+    def portal_stripe_key(self):
+        """The publishable key of the Stripe account that takes the card
+        in the portal (Stripe Elements), None for our own card fields"""
+        return None
+
     def has_payment_method(self):
         "Whether a usable payment method is set to charge"
         return bool(self.payment_method

@@ -7,9 +7,12 @@ from werkzeug.exceptions import NotFound
 
 from trytond.pool import Pool
 
+from ..exceptions import CardAuthenticationRequired
 from . import forms
 from .home import customer_invoices, signed_in, work_for
-from .payment import card_form_values, pay_failed_invoice, replace_card
+from .payment import (
+    card_authenticate, card_form_values, pay_failed_invoice, replace_card)
+from .stripe_card import with_stripe
 from .web import _, route
 
 
@@ -78,7 +81,8 @@ def contract_page(portal, contract, status=200, **values):
     preview = contract.preview_invoices(1)
     change = contract.get_change(today)
     values.setdefault('error', None)
-    return portal.render('contract.html', status=status,
+    stripe_key = contract.portal_stripe_key()
+    return with_stripe(portal.render('contract.html', status=status,
         title=_('msg_portal_contract', number=contract.number or ''),
         contract=contract, next_invoice=preview[0] if preview else None,
         lines=change._active_lines() if contract.state != 'closed' else [],
@@ -94,7 +98,7 @@ def contract_page(portal, contract, status=200, **values):
         close_end=(contract.close_end_date('period_end')
             if may_close(contract) else None),
         card=card_form_values(portal), done=portal.request.args.get('done'),
-        **values)
+        stripe_key=stripe_key, **values), stripe_key)
 
 
 @route('/contracts/<int:contract_id>')
@@ -200,7 +204,14 @@ def card(portal, contract_id):
     contract = own_contract(portal, contract_id)
     if contract.state not in {'running', 'paused'}:
         raise NotFound()
-    replace_card(portal, contract)
+    try:
+        replace_card(portal, contract)
+    except CardAuthenticationRequired as exception:
+        # nothing is stored: the bank's window first
+        base = '/contracts/%s' % contract.id
+        return card_authenticate(portal, contract, exception,
+            portal.url(base + '/card'), portal.url(base),
+            _('msg_portal_back_contract'), _('msg_portal_replace_card'))
     return portal.redirect('/contracts/%s' % contract.id, done='card')
 
 

@@ -13,26 +13,16 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from trytond.transaction import Transaction
 
-from ..exceptions import QuotationAuthenticationRequired
+from ..exceptions import CardAuthenticationRequired
 from ..models.access_token import token_hash
-from .web import SECURITY_HEADERS, _, route
+from .stripe_card import authenticate, posted_stripe_fields, with_stripe
+from .web import _, route
 
 # secrets.token_urlsafe(32): 43 URL-safe characters
 TOKEN = re.compile(r'^[A-Za-z0-9_-]{43}$')
 ACCEPTED = {'confirmed', 'processing', 'done'}
 # the card form's fields (card_<name>): passed once to the processor
 CARD = ['holder', 'number', 'exp_month', 'exp_year', 'cvc']
-# with Stripe the page posts only the id of the payment method the browser
-# made with Stripe Elements, and once the bank's window confirmed the card
-# the setup intent's id (models/quotation_stripe.py)
-STRIPE_FIELDS = ['stripe_payment_method', 'stripe_setup_intent']
-# what Stripe.js needs (https://docs.stripe.com/security/guide): its script,
-# its card and 3-D Secure frames, its API; still no inline script
-STRIPE_CSP = SECURITY_HEADERS['Content-Security-Policy'].replace(
-    "script-src 'self';",
-    "script-src 'self' https://js.stripe.com; "
-    "frame-src https://js.stripe.com https://hooks.stripe.com; "
-    "connect-src 'self' https://api.stripe.com;")
 
 
 def quotation_of(portal, token):
@@ -95,9 +85,7 @@ def render(portal, sale, token, declined=False):
             included=included, accepted=sale.state in ACCEPTED,
             open=open_, declined=declined, stripe_key=stripe_key,
             contract=contract, messages=sale.portal_messages())
-    if stripe_key:
-        response.headers['Content-Security-Policy'] = STRIPE_CSP
-    return response
+    return with_stripe(response, stripe_key)
 
 
 def portal_title(portal, sale):
@@ -130,36 +118,22 @@ def accept(portal, token):
     sale = quotation_of(portal, token)
     card = {k: _form_text(portal, 'card_' + k)
         for k in CARD if 'card_' + k in portal.request.form}
-    for name in STRIPE_FIELDS:
-        if name in portal.request.form:
-            card[name] = _form_text(portal, name)
+    card.update(posted_stripe_fields(portal))
     signer, signature = (
         _form_text(portal, 'name'), _form_text(portal, 'signature'))
     with in_page_language(portal, sale):
         try:
             sale.portal_accept(signer, signature,
                 portal.request.remote_addr, card=card)
-        except QuotationAuthenticationRequired as exception:
+        except CardAuthenticationRequired as exception:
             # nothing is accepted (nor kept): the bank's window first
-            Transaction().rollback()
-            return authenticate(portal, sale, token, exception, [
-                    ('name', signer), ('signature', signature),
-                    ('stripe_payment_method', card['stripe_payment_method']),
-                    ('stripe_setup_intent', exception.setup_intent)])
+            base = '/quotation/%s' % token
+            return authenticate(portal, exception, sale.portal_stripe_key(),
+                portal.url(base + '/accept'), portal.url(base),
+                _('msg_portal_quotation_back'),
+                [('name', signer), ('signature', signature), *card.items()],
+                portal_title(portal, sale))
     return portal.redirect('/quotation/%s' % token)
-
-
-def authenticate(portal, sale, token, exception, fields):
-    """The page that has the customer confirm the card in their bank's
-    window, then posts the acceptance again with fields"""
-    with in_page_language(portal, sale):
-        response = portal.render('quotation_authenticate.html',
-            title=portal_title(portal, sale), token=token,
-            message=exception.message, fields=fields,
-            client_secret=exception.client_secret,
-            stripe_key=sale.portal_stripe_key())
-    response.headers['Content-Security-Policy'] = STRIPE_CSP
-    return response
 
 
 @route('/quotation/<token>/message', methods=['POST'])

@@ -1,13 +1,13 @@
-// The quotation page's card through Stripe Elements: Stripe's card field
-// (its own frame, from js.stripe.com) takes the card, the browser asks
-// Stripe for a payment method (pm_...) and the form posts only its id, so
-// the card number never reaches our server. The server attaches it to the
-// customer at Stripe and refuses the acceptance with a message if Stripe
-// does (models/quotation_stripe.py).
+// A card taken through Stripe Elements (the quotation page, a contract's
+// card page and its payment link): Stripe's card field (its own frame, from
+// js.stripe.com) takes the card, the browser asks Stripe for a payment
+// method (pm_...) and the form posts only its id, so the card number never
+// reaches our server. The server attaches it to the customer at Stripe and
+// refuses with a message if Stripe does (models/stripe_card.py).
 // When the bank asks the customer to confirm the card (3-D Secure), the
-// server answers with a page (quotation_authenticate.html) holding the
-// setup intent's client secret: Stripe.js shows the bank's window, and once
-// the card is confirmed the acceptance is posted again.
+// server answers with a page (card_authenticate.html) holding the setup
+// intent's client secret: Stripe.js shows the bank's window, and once the
+// card is confirmed the form is posted again.
 (function () {
     'use strict';
     if (typeof Stripe === 'undefined') {
@@ -26,10 +26,10 @@
         {locale: mount.dataset.locale || 'auto'});
     var card = stripe.elements().create('card', {hidePostalCode: true});
     card.mount(mount);
-    var form = document.getElementById('accept-form');
+    var form = mount.closest('form');
     var field = document.getElementById('stripe-payment-method');
     var errors = document.getElementById('stripe-errors');
-    var button = document.getElementById('accept-button');
+    var button = form.querySelector('button[type=submit]');
 
     function show(message) {
         errors.textContent = message || '';
