@@ -2,7 +2,8 @@
 portal_quotation_data.py with a Stripe account and journal (which the
 quotation page then takes the card through) and two quotations confirmed
 by payment, one of a customer who is not known to Stripe yet, one of a
-customer who is. Run in its own process (see rpc_server.build):
+customer who is, one whose bank asks for 3-D Secure; and a running
+contract without a card, with a secure link to give it one. Run in its own process (see rpc_server.build):
 
     python tests/portal_stripe_data.py PASSWORD OUT
 """
@@ -21,13 +22,16 @@ from trytond.tests.test_tryton import (  # noqa: E402
 
 from conftest import EXTRAS, MODULE  # noqa: E402
 from demo.company import create_customer, create_plan  # noqa: E402
-from helpers import make_catalogue, make_sale  # noqa: E402
+from demo.portal import portal_account  # noqa: E402
+from helpers import confirm, make_catalogue, make_sale  # noqa: E402
 from portal_quotation_data import setup  # noqa: E402
 from stripe_helpers import stripe_journal  # noqa: E402
 from trytond.modules.sale_subscription_contract.transaction import (  # noqa
     in_transaction)
 
 KNOWN_CUSTOMER = 'cus_RqQuoteKnown001'
+# the portal account of the customer with a contract
+CUSTOMER_PASSWORD = 'kartenkunde-2026'
 
 
 def fill(env, today, password):
@@ -62,7 +66,19 @@ def fill(env, today, password):
         stripe_account=journal.stripe_account,
         stripe_customer_id=KNOWN_CUSTOMER).save()
     Sale.quote(list(sales.values()))
-    return {'sales': {k: {
+    # a running contract without a card: its card page and payment link
+    # take one through Stripe
+    Contract = pool.get('sale.subscription')
+    card_customer = create_customer("Kartenkunde GmbH", lang_code='de',
+        email='einkauf@kartenkunde.example')
+    card_sale = confirm(env, make_sale(env, card_customer, plan, seats,
+            sale_date=today, start_date=today))
+    contract, = Contract.search([('origin_sale', '=', card_sale.id)])
+    card = {'id': contract.id, 'number': contract.number,
+        'token': contract.create_access_link('payment_method').rsplit(
+            '/', 1)[1],
+        'email': portal_account(card_customer, CUSTOMER_PASSWORD)}
+    return {'card': card, 'sales': {k: {
                 'id': s.id, 'number': s.number, 'party': s.party.name,
                 'token': Sale(s.id).quotation_link().rsplit('/', 1)[1],
                 'first_invoice_total': str(

@@ -19,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.parse
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,8 +27,8 @@ import pytest
 import requests
 
 import rpc_server
-from portal_fixture import snapshot, value
-from portal_stripe_data import KNOWN_CUSTOMER
+from portal_fixture import sign_in, snapshot, value
+from portal_stripe_data import CUSTOMER_PASSWORD, KNOWN_CUSTOMER
 from stripe_helpers import PUBLISHABLE_KEY, StripeOverHTTP
 from test_browser import ADMIN_PASSWORD, sao_root, serve  # noqa: F401
 
@@ -394,3 +395,107 @@ def test_the_bank_asks_to_confirm_the_card(server, stripe):
     assert method['token'] == NEW_METHOD
     assert method['stripe_customer.']['stripe_customer_id'] == (
         SECURE_CUSTOMER)
+
+
+CARD_CUSTOMER = 'cus_RqCardKunde0001'
+
+
+def test_a_card_through_the_payment_method_link(server, stripe):
+    """The contract's payment link takes the card through Stripe Elements
+    too: only Stripe's ids are posted, the bank's confirmation first, then
+    the card is the contract's, the link spent"""
+    card = server['card']
+    # signed in, the contract's page takes the card through Stripe too
+    signed_in = sign_in(server, card['email'], CUSTOMER_PASSWORD)
+    page = signed_in.get('%s/contracts/%s' % (server['portal'], card['id']))
+    assert page.status_code == 200, text(page)
+    assert 'id="stripe-card"' in page.text
+    assert 'name="number"' not in page.text
+    assert "https://js.stripe.com;" in page.headers['Content-Security-Policy']
+    stripe.answer('post', '/v1/customers', 'card_declined_attach.json', 402)
+    before = snapshot(server)
+    declined = signed_in.post(
+        '%s/contracts/%s/card' % (server['portal'], card['id']),
+        data={'csrf_token': signed_in.cookies['portal_csrf'],
+            'stripe_payment_method': NEW_METHOD})
+    assert declined.status_code == 400
+    assert 'Ihre Karte wurde abgelehnt' in text(declined)
+    assert 'Es wurde nichts geändert' in text(declined)
+    assert snapshot(server) == before
+    stripe.requests.clear()
+
+    url = '%s/payment_method/%s' % (server['portal'], card['token'])
+    client = requests.Session()
+    page = client.get(url)
+    assert page.status_code == 200, text(page)
+    html = page.text
+    assert 'id="stripe-card"' in html
+    assert f'data-stripe-key="{PUBLISHABLE_KEY}"' in html
+    assert 'name="stripe_payment_method"' in html
+    for field in ['number', 'cvc', 'exp_month']:
+        assert f'name="{field}"' not in html
+    assert '/static/stripe_card.js' in html
+    assert re.findall(r'<script(?![^>]*\bsrc=)', html) == []
+    assert "script-src 'self' https://js.stripe.com;" in page.headers[
+        'Content-Security-Policy']
+    csrf = client.cookies['portal_csrf']
+
+    def contract_state():
+        return (value(server, 'SELECT payment_method FROM sale_subscription '
+                f"WHERE id = {card['id']}")[0],
+            value(server, 'SELECT COUNT(*) FROM account_payment_stripe_customer'
+                ' c JOIN sale_subscription s ON s.party = c.party '
+                f"WHERE s.id = {card['id']}")[0])
+    before = snapshot(server), contract_state()
+    assert before[1] == (None, 0)
+    refused = client.post(url, data={'stripe_payment_method': NEW_METHOD},
+        allow_redirects=False)
+    assert refused.status_code == 403
+    assert (snapshot(server), contract_state()) == before
+
+    confirmed = {'id': SETUP_3DS, 'customer': CARD_CUSTOMER,
+        'metadata': {'subscription': card['number']}}
+    stripe.answer('post', '/v1/customers',
+        ('customer_created.json', {'id': CARD_CUSTOMER}))
+    stripe.answer('post', '/v1/setup_intents',
+        ('setup_intent_requires_action.json', confirmed))
+    page = client.post(url, data={'csrf_token': csrf,
+            'stripe_payment_method': NEW_METHOD})
+    assert page.status_code == 200, text(page)
+    assert 'Noch ist nichts gespeichert' in text(page)
+    again = dict(re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    assert again == {'csrf_token': csrf, 'stripe_payment_method': NEW_METHOD,
+        'stripe_setup_intent': SETUP_3DS}
+    assert 'action="%s"' % urllib.parse.urlsplit(url).path in page.text
+    assert (snapshot(server), contract_state()) == before
+    _, setup = stripe.requests
+    assert setup['form']['metadata[subscription]'] == card['number']
+
+    # a declined card: its own message, nothing changed
+    stripe.answer('get', f'/v1/setup_intents/{SETUP_3DS}',
+        ('setup_intent_requires_action.json',
+            dict(confirmed, status='requires_payment_method')))
+    declined = client.post(url, data=again)
+    assert declined.status_code == 400
+    assert 'Ihre Bank hat die Karte nicht bestätigt' in text(declined)
+    assert 'Es wurde nichts geändert' in text(declined)
+    assert (snapshot(server), contract_state()) == before
+
+    stripe.answer('get', f'/v1/setup_intents/{SETUP_3DS}',
+        ('setup_intent_succeeded.json', confirmed))
+    stripe.answer('get', f'/v1/payment_methods/{NEW_METHOD}',
+        ('payment_method_quote_new.json', {'customer': CARD_CUSTOMER}))
+    saved = client.post(url, data=again)
+    assert saved.status_code == 200, text(saved)
+    method_id, customers = contract_state()
+    assert method_id and customers == 1
+    contract, = server['admin'].call('sale.subscription', 'read',
+        [card['id']], ['payment_method.rec_name', 'payment_method.token',
+            'payment_method.stripe_customer.stripe_customer_id'])
+    method = contract['payment_method.']
+    assert (method['rec_name'], method['token']) == (
+        'Mastercard •••• 4444', NEW_METHOD)
+    assert method['stripe_customer.']['stripe_customer_id'] == CARD_CUSTOMER
+    # the link opens once
+    assert client.get(url).status_code == 404
