@@ -168,14 +168,9 @@ class Contract(metaclass=PoolMeta):
         """The journal whose processor stores the card a customer enters
         for the contract in the portal: the current card's, else the
         company's first that stores cards; None when there is none"""
-        Journal = Pool().get('account.payment.journal')
         if self.payment_method and self.payment_method.active:
             return self.payment_method.journal
-        journals = Journal.search([
-                ('company', '=', self.company.id),
-                ('process_method', 'in', tokenising_methods()),
-                ], limit=1)
-        return journals[0] if journals else None
+        return card_journal(self.company)
 
     def portal_stripe_key(self):
         """The publishable key of the Stripe account that takes the card
@@ -209,6 +204,16 @@ def tokenising_methods():
     "The process methods of the journals whose processor stores cards"
     return sorted(method for method, processor in PROCESSORS.items()
         if hasattr(processor, 'tokenise'))
+
+
+def card_journal(company):
+    "The company's first payment journal whose processor stores cards"
+    Journal = Pool().get('account.payment.journal')
+    journals = Journal.search([
+            ('company', '=', company.id),
+            ('process_method', 'in', tokenising_methods()),
+            ], limit=1)
+    return journals[0] if journals else None
 
 
 class AddCardStart(ModelView):

@@ -20,7 +20,7 @@ from trytond.transaction import Transaction
 from ..exceptions import QuotationPortalError
 from .access_token import claim_once
 from .customer_email import render_template
-from .payment_method import tokenising_methods
+from .payment_method import card_journal
 
 # what a customer may type or draw: more is refused, never truncated
 NAME_SIZE = 100
@@ -243,12 +243,7 @@ class Sale(metaclass=PoolMeta):
 
     def portal_payment_journal(self):
         "The payment journal that takes the card on the quotation page"
-        Journal = Pool().get('account.payment.journal')
-        journals = Journal.search([
-                ('company', '=', self.company.id),
-                ('process_method', 'in', tokenising_methods()),
-                ], limit=1)
-        return journals[0] if journals else None
+        return card_journal(self.company)
 
     def portal_stripe_key(self):
         """The publishable key of the Stripe account that takes the card on
