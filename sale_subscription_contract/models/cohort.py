@@ -32,8 +32,8 @@ from trytond.transaction import Transaction
 
 from .mrr_kpi import exact
 from .mrr_movement import (
-    PERIOD_MONTHS, PRECISION, ComputedRows, ReportingContext, month_of,
-    period_id, rounded)
+    PERIOD_MONTHS, PRECISION, ComputedRows, ReportingContext, active_change,
+    month_of, period_id, rounded)
 
 MEASURES = [
     ('logo', "Logo Retention"),
@@ -129,10 +129,6 @@ class Cohort(ComputedRows, ModelSQL, ModelView):
                     for m in range(PERIOD_MONTHS[period])])
         # joined twice: the month of a change, the month of the first MRR
         months, first_months = numbered_months(), numbered_months()
-        got = Case(((classified.after > 0) & (classified.before <= 0), 1),
-            else_=0)
-        lost = Case(((classified.before > 0) & (classified.after <= 0), 1),
-            else_=0)
         # the changes of the customers whose first day with MRR is in the
         # range, summed per month of that day and month of the change
         # first (a few hundred rows), then numbered by cohort and period
@@ -140,7 +136,7 @@ class Cohort(ComputedRows, ModelSQL, ModelView):
         days = classified.select(
             month_of(classified.first).as_('first_month'),
             month_of(classified.date).as_('month'),
-            classified.delta, (got - lost).as_('active'),
+            classified.delta, active_change(classified).as_('active'),
             Case((classified.date == classified.first, 1), else_=0
                 ).as_('joined'),
             where=(classified.first >= starts[0])

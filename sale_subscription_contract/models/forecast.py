@@ -38,7 +38,7 @@ from trytond.transaction import Transaction
 
 from .mrr_kpi import RATE_DIGITS
 from .mrr_movement import (
-    KINDS, PRECISION, PeriodRowFields, ReportingContext)
+    KINDS, PRECISION, PeriodRowFields, ReportingContext, active_change)
 
 HORIZON = 12  # months forecast
 TRAILING = 6  # months averaged
@@ -369,10 +369,8 @@ class Forecast(PeriodRowFields, ModelSQL, ModelView):
         customers that got MRR for the first time (got_first), got it back
         (got_back) and lost it (lost)"""
         interval = Case(*[(days.date <= d, i) for i, d in enumerate(dates)])
-        got = (days.before <= 0) & (days.after > 0)
-        lost = (days.before > 0) & (days.after <= 0)
         rows = days.select(interval.as_('interval'), days.delta,
-            Case((got, 1), (lost, -1), else_=0).as_('active'),
+            active_change(days).as_('active'),
             days.contracts, *[Column(days, k) for k in KINDS],
             where=days.date <= dates[-1])
 

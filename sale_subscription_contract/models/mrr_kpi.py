@@ -25,7 +25,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .mrr_movement import (
-    KINDS, PERIOD_MONTHS, ComputedRows, PeriodRowFields, month_of, month_periods,
+    KINDS, PERIOD_MONTHS, ComputedRows, PeriodRowFields, active_change, month_of, month_periods,
     period_id, period_start, period_starts, rounded)
 from .revenue import revenue_per_period
 
@@ -145,7 +145,7 @@ class KPI(ComputedRows, PeriodRowFields, ModelSQL, ModelView):
             ).select(months.column1.as_('month'),
             *[Sum(Column(days, k)).as_(k) for k in KINDS],
             Sum(days.delta).as_('delta'),
-            Sum(cls._active_change(days)).as_('active'),
+            Sum(active_change(days)).as_('active'),
             Sum(days.contracts).as_('contracts'),
             churned_since(months.column1).as_('churned_in_month'),
             churned_since(months.column2).as_('churned'),
@@ -239,13 +239,6 @@ class KPI(ComputedRows, PeriodRowFields, ModelSQL, ModelView):
             # without a company in the context there is nothing to report
             where=Literal(company_id >= 0))
 
-    @staticmethod
-    def _active_change(classified):
-        "1 when the key got MRR, -1 when it lost it, else 0"
-        got = (classified.before <= 0) & (classified.after > 0)
-        lost = (classified.before > 0) & (classified.after <= 0)
-        return Case((got, 1), (lost, -1), else_=0)
-
     @classmethod
     def _opening(cls, days, first_day):
         """Before first_day: the MRR (mrr), the customers with MRR (active:
@@ -253,6 +246,6 @@ class KPI(ComputedRows, PeriodRowFields, ModelSQL, ModelView):
         MRR (contracts), in a row"""
         return days.select(
             Coalesce(Sum(days.delta), 0).as_('mrr'),
-            Coalesce(Sum(cls._active_change(days)), 0).as_('active'),
+            Coalesce(Sum(active_change(days)), 0).as_('active'),
             Coalesce(Sum(days.contracts), 0).as_('contracts'),
             where=days.date < first_day)

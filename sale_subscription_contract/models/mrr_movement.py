@@ -78,6 +78,14 @@ def rounded(Model, name, value):
     return getattr(Model, name).sql_cast(Round(value, PRECISION)).as_(name)
 
 
+def active_change(classified):
+    """Of a classified row: 1 when its key got MRR, -1 when it lost it,
+    else 0 (summed up to a day: the keys with MRR then)"""
+    got = (classified.before <= 0) & (classified.after > 0)
+    lost = (classified.before > 0) & (classified.after <= 0)
+    return Case((got, 1), (lost, -1), else_=0)
+
+
 def month_of(date):
     "The first day of the SQL date's month, as a date"
     if backend.name == 'postgresql':
@@ -418,10 +426,8 @@ class MRRMovement(
         contracts that got MRR that day minus those that lost it
         (contracts), from the contract-days classified per customer (their
         owner)"""
-        got = (contracts.before <= 0) & (contracts.after > 0)
-        lost = (contracts.before > 0) & (contracts.after <= 0)
         per_day = contracts.select(contracts.owner, contracts.date,
-            Sum(Case((got, 1), (lost, -1), else_=0)).as_('contracts'),
+            Sum(active_change(contracts)).as_('contracts'),
             group_by=[contracts.owner, contracts.date])
         # a contract's change is a change of its customer's that day
         return customers.join(per_day, type_='LEFT',

@@ -5,11 +5,9 @@
 # (3-D Secure) before the same form is posted again.
 from trytond.transaction import Transaction
 
+from ..models.stripe_card import STRIPE_FIELDS
 from .web import SECURITY_HEADERS
 
-# the payment method the browser made with Stripe Elements, and once the
-# bank's window confirmed the card the setup intent's id
-STRIPE_FIELDS = ['stripe_payment_method', 'stripe_setup_intent']
 # what Stripe.js needs (https://docs.stripe.com/security/guide): its script,
 # its card and 3-D Secure frames, its API; still no inline script
 STRIPE_CSP = SECURITY_HEADERS['Content-Security-Policy'].replace(
