@@ -16,7 +16,9 @@ The targets:
 - baseline: `model.sale.subscription.read` of the contract over JSON-RPC
   (the fields its form shows), as sao does, logged in as the administrator;
 - contract page: the signed-in customer's contract page;
-- quotation page: the quotation opened with its link.
+- quotation page: the quotation opened with its link;
+- portal frame: a signed-in page without content (an unknown contract's
+  404): what any portal page costs before it reads its records.
 Prints figures, asserts nothing. With --profile, each page is instead
 requested in this process: SQL queries and time per request, and the
 functions that take the time.
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from http.cookiejar import CookieJar
 
@@ -142,11 +145,23 @@ def targets(base, facts):
             response.read()
             return response.status
 
+    def not_found(opener, url):
+        try:
+            opener.open(url)
+        except urllib.error.HTTPError as error:
+            error.read()
+            return 200 if error.code == 404 else error.code
+        return 500
+
     plain = urllib.request.build_opener()
     return {
         'JSON-RPC read (baseline)': rpc_read,
         'contract page': lambda: get(portal, contract_url),
         'quotation page': lambda: get(plain, quotation_url),
+        # what every signed-in page costs before its content: the session,
+        # the language, a search and the frame (an unknown contract's 404)
+        'portal frame (404 page)': lambda: not_found(
+            portal, f"{base}/portal/contracts/999999999"),
         }
 
 

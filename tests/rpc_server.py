@@ -19,7 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT / 'scripts'))
+# appended: scripts/demo.py must not hide the demo package
+sys.path.append(str(ROOT / 'scripts'))
 from serve import free_port  # noqa: E402
 
 

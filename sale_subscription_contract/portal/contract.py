@@ -79,24 +79,24 @@ def contract_page(portal, contract, status=200, **values):
     Date = portal.pool.get('ir.date')
     today = Date.today()
     preview = contract.preview_invoices(1)
-    change = contract.get_change(today)
+    changeable, closable = may_change(contract), may_close(contract)
     values.setdefault('error', None)
     stripe_key = contract.portal_stripe_key()
     return with_stripe(portal.render('contract.html', status=status,
         title=_('msg_portal_contract', number=contract.number or ''),
         contract=contract, next_invoice=preview[0] if preview else None,
-        lines=change._active_lines() if contract.state != 'closed' else [],
+        lines=(contract.get_change(today)._active_lines()
+            if contract.state != 'closed' else []),
         invoices=contract_invoices(contract),
-        may_change=may_change(contract), may_close=may_close(contract),
+        may_change=changeable, may_close=closable,
         may_pause=may_pause(contract),
         may_remove=(contract.plan
             and contract.plan.customer_access == 'upgrade_downgrade'),
-        options=offered_options(contract, today) if may_change(contract)
-        else [],
+        options=offered_options(contract, today) if changeable else [],
         plans=list(contract.plan.related_plans) if contract.plan else [],
         reasons=close_reasons(),
         close_end=(contract.close_end_date('period_end')
-            if may_close(contract) else None),
+            if closable else None),
         card=card_form_values(portal), done=portal.request.args.get('done'),
         stripe_key=stripe_key, **values), stripe_key)
 

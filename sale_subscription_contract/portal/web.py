@@ -88,6 +88,7 @@ class Portal:
             self.cookies[CSRF_COOKIE] = self.csrf_token
         self.session_key = request.cookies.get(SESSION_COOKIE)
         self._web_user = None
+        self._party_language_codes = {}
         self.language = self._chosen_language()
         # the party whose language the page follows when none was chosen
         self.customer = None
@@ -143,6 +144,14 @@ class Portal:
             return self.language
         party = self.customer or (self.web_user.party
             if self.web_user and self.web_user.party else None)
+        # asked for again by the page's rendering: looked up once per party
+        key = party.id if party else None
+        if key not in self._party_language_codes:
+            self._party_language_codes[key] = self._party_language_code(
+                party)
+        return self._party_language_codes[key]
+
+    def _party_language_code(self, party):
         lang = party_language(party)
         if lang and lang.code[:2] in LANGUAGES:
             return lang.code[:2]
