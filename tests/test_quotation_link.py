@@ -11,6 +11,8 @@ from helpers import (
     customer, make_catalogue, make_sale, monthly_plan, start_contract)
 from test_email import german, smtp  # noqa: F401 (fixture)
 from trytond.exceptions import UserError
+from trytond.modules.sale_subscription_contract.models.access_token import (
+    token_hash)
 
 
 def quotation(env, email='einkauf@link.example'):
@@ -74,3 +76,40 @@ def test_a_link_opens_exactly_one_document(env):
     token, record = AccessToken.new(contract, 'pay')
     assert AccessToken.check(token, 'pay') == contract
     assert record.document == contract
+
+
+def test_the_daily_cron_deletes_links_expired_for_a_month(env):
+    "Clicked or sent links do not pile up: a month after expiring they go"
+    AccessToken = env.get('sale.subscription.access_token')
+    Cron = env.get('ir.cron')
+    sale = quotation(env)
+    products = make_catalogue(env)
+    contract = start_contract(env, monthly_plan(env),
+        datetime.date.today(), [(products['seat'], 1)])
+    now = AccessToken._now()
+    day = datetime.timedelta(days=1)
+    expiries = {
+        'valid': now + 14 * day,
+        'expired last week': now - 7 * day,
+        'expired 29 days ago': now - 29 * day,
+        'expired 31 days ago': now - 31 * day,
+        'quotation expired 60 days ago': now - 60 * day,
+        }
+    tokens = {}
+    for name, expires_at in expiries.items():
+        if name.startswith('quotation'):
+            tokens[name], _ = AccessToken.new(
+                None, 'quotation', sale=sale, expires_at=expires_at)
+        else:
+            tokens[name], _ = AccessToken.new(
+                contract, 'pay', expires_at=expires_at)
+    cron, = Cron.search([
+            ('method', '=', 'sale.subscription.access_token|delete_expired'),
+            ])
+    assert (cron.interval_number, cron.interval_type) == (1, 'days')
+    Cron.run_once([cron])
+    left = {name for name, token in tokens.items()
+        if AccessToken.search([('token_hash', '=', token_hash(token))])}
+    assert left == {
+        'valid', 'expired last week', 'expired 29 days ago'}
+    assert AccessToken.check(tokens['valid'], 'pay') == contract

@@ -14,13 +14,17 @@ from trytond import backend
 from trytond.i18n import gettext
 from trytond.model import Check, Index, ModelSQL, ModelView, Unique, fields
 from trytond.pool import Pool, PoolMeta
-from trytond.transaction import Transaction
+from trytond.transaction import Transaction, without_check_access
 
 from ..exceptions import AccessTokenError
 
 # links in a payment e-mail stay valid this many days unless configured
 # with [subscription] access_token_days
 DEFAULT_VALIDITY_DAYS = 14
+# an expired link opens nothing; its record stays on the contract's Secure
+# Links this long (what was sent, whether it was used), then the daily cron
+# deletes it: without it every sent or clicked link would be kept for ever
+EXPIRED_KEPT = datetime.timedelta(days=30)
 # PostgreSQL's SQLSTATE for a row changed by a transaction committed since
 # this one's snapshot
 SERIALIZATION_FAILURE = '40001'
@@ -193,6 +197,17 @@ class AccessToken(ModelSQL, ModelView):
                 | (table.used == Literal(False))):
             raise refused
         return record.subscription
+
+
+    @classmethod
+    def delete_expired(cls):
+        "Cron: delete the links expired for more than EXPIRED_KEPT"
+        # also from the cron's Run Once button: administrators may only
+        # read the links
+        with without_check_access():
+            cls.delete(cls.search([
+                        ('expires_at', '<', cls._now() - EXPIRED_KEPT),
+                        ]))
 
 
 class Contract(metaclass=PoolMeta):

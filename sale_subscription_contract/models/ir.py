@@ -22,4 +22,6 @@ class Cron(metaclass=PoolMeta):
                     "Retry Failed Customer E-mails"),
                 ('ir.queue|requeue_dead_tasks',
                     "Requeue the Tasks of Dead Workers"),
+                ('sale.subscription.access_token|delete_expired',
+                    "Delete Expired Customer Links"),
                 ])
