@@ -127,6 +127,30 @@ def test_an_earlier_event_and_a_removed_one_reclassify_what_follows(env):
         D(2026, 1, 15), *money(0, 200, 200, 0, 0, 0, 0), D(2026, 1, 15))
 
 
+def test_an_event_moved_to_another_customer_leaves_both_books_right(env):
+    "A corrected event (written, not replaced) reclassifies both customers"
+    Event = env.get('sale.subscription.mrr_event')
+    Party = env.get('party.party')
+    build_book(env)
+    bob_, = Party.search([('name', '=', "Bob KG")])
+    alice, = Party.search([('name', '=', "Alice AG")])
+    may, = Event.search([('party', '=', bob_.id),
+            ('date', '=', D(2026, 5, 1))])
+    Event.write([may], {'party': alice.id})
+    # Bob no longer comes back in May; Alice gets 80 more that day
+    assert [r[0] for r in stored(env, bob_)] == [
+        D(2026, 1, 15), D(2026, 3, 1), D(2026, 4, 1)]
+    alice_may = [r for r in stored(env, alice) if r[0] == D(2026, 5, 1)]
+    assert alice_may == [
+        (D(2026, 5, 1), *money(100, 180, 0, 80, 0, 0, 0), D(2026, 1, 1))]
+    assert same_books(env)
+    Event.write([may], {'party': bob_.id})
+    assert stored(env, bob_)[-1] == (
+        D(2026, 5, 1), *money(0, 80, 0, 0, 0, 0, 80), D(2026, 1, 15))
+    assert not [r for r in stored(env, alice) if r[0] == D(2026, 5, 1)]
+    assert same_books(env)
+
+
 def test_the_unfiltered_and_filtered_reports_agree(env):
     "A filter every contract passes gives the stored book's figures"
     Movement = env.get('sale.subscription.reporting.mrr_movement')
