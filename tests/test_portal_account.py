@@ -239,6 +239,8 @@ def test_post_without_csrf_is_refused(server, client):
 @pytest.mark.parametrize('field, value', [
         ('quantity', '-1'), ('quantity', '0'), ('quantity', '1e9'),
         ('quantity', 'abc'), ('quantity', 'NaN'), ('quantity', '9' * 2_000),
+        # seats are whole
+        ('quantity', '1.5'), ('quantity', '2,5'),
         ('option', '999999'), ('plan', '999999'),
         ('option', 'x' * 1_000_000),
         ])
@@ -419,6 +421,20 @@ def test_reset_password_by_e_mail(server):
             'csrf_token': csrf(client), 'email': server['email_b'],
             'token': 'falsch', 'password': 'Neues-Pa55wort-B'})
     assert wrong.status_code == 404
+    # the password's rules hold in the portal too (it runs as root, for
+    # whom web_user does not check them); the link is not spent
+    # (the ERP's messages: German where its translations are loaded)
+    for weak, messages in [('kurz', ['mindestens 8', 'at least 8']),
+            (server['email_b'].upper(), ['E-Mail', 'email address'])]:
+        refused = client.post(portal + '/set-password', data={
+                'csrf_token': csrf(client), 'email': server['email_b'],
+                'token': query['token'][0], 'password': weak})
+        assert refused.status_code == 400, (weak, refused.text)
+        assert any(m in refused.text for m in messages), refused.text
+    no_token = client.post(portal + '/set-password', data={
+            'csrf_token': csrf(client), 'email': server['email_b'],
+            'password': 'Neues-Pa55wort-B'})
+    assert no_token.status_code == 404
     done = client.post(portal + '/set-password', data={
             'csrf_token': csrf(client), 'email': server['email_b'],
             'token': query['token'][0], 'password': 'Neues-Pa55wort-B'})
@@ -471,9 +487,14 @@ def test_contact_data_new_billing_address(server):
         'city': 'Berlin', 'country': str(country)}
     before = snapshot(server)
     for key, bad in [('country', '999999'), ('street', 'x' * 1_000_000),
-            ('name', ''), ('email', 'keine-adresse')]:
+            ('name', ''), ('email', 'keine-adresse'),
+            ('email', '"><script>@x.de'), ('phone', 'abc'),
+            ('name', 'Kunde\x00A'), ('city', 'Ber\x07lin'),
+            ('postal_code', '10115\x00')]:
         refused = client.post(portal + '/contact', data={**data, key: bad})
         assert 400 <= refused.status_code < 500, key
+        assert 'Es wurde nichts geändert' in refused.text \
+            or refused.status_code == 413, (key, refused.text)
     assert snapshot(server) == before
     done = client.post(portal + '/contact', data=data, allow_redirects=False)
     assert done.status_code == 303, done.text

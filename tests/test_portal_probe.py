@@ -1,8 +1,9 @@
 """Every address of the customer portal, taken from the routes the module
 registers on trytond's WSGI application (a new page is probed without
 being listed here), tried by a signed-in customer A:
-- with customer B's ids and with tokens that open nothing (made up, or B's
-  spent link): 404, for GET and for POST with a valid CSRF token;
+- with customer B's ids, ids no record can have (2**31, 2**63) and tokens
+  that open nothing (made up, or B's spent link): 404, for GET and for
+  POST with a valid CSRF token;
 - every POST without its CSRF token: 403;
 and nothing is written by any of it (row counts and last writes)."""
 import pytest
@@ -46,15 +47,25 @@ def foreign_values(server):
 
 
 def urls(server, rule, arguments):
-    "The URLs of rule with customer B's values (one per token tried)"
+    """The URLs of rule with customer B's values (one per token tried), and
+    with ids no record can have (past PostgreSQL's and SQLite's integers)"""
     values = foreign_values(server)
     tokens = values['token'] if 'token' in arguments else [None]
-    result = []
+    ids = arguments - {'token'}
+    fillings = []
     for token in tokens:
-        filled = {name: values[name] for name in arguments
-            if name != 'token'}
+        filled = {name: values[name] for name in ids}
         if token:
             filled['token'] = token
+        fillings.append(filled)
+    if ids:
+        for huge in (2 ** 31, 2 ** 63):
+            filled = {name: huge for name in ids}
+            if tokens[0]:
+                filled['token'] = tokens[0]
+            fillings.append(filled)
+    result = []
+    for filled in fillings:
         filled['database_name'] = server['database']
         path = rule.build(filled, append_unknown=False)[1]
         result.append(server['url'].rstrip('/') + path)

@@ -249,7 +249,9 @@ def test_accept_with_a_card(server):
         'card_number': '4242 4242 4242 4241', 'card_exp_month': '12',
         'card_exp_year': '2030', 'card_cvc': '123'}
     for wrong in [{}, {'card_number': 'abc'}, {'card_exp_month': '13'},
-            {'card_cvc': '12345'}, {'card_number': '4' * 200}]:
+            {'card_cvc': '12345'}, {'card_number': '4' * 200},
+            {'card_exp_year': '9' * 20}, {'card_exp_month': '9' * 20},
+            {'card_exp_year': '²⁰³⁰'}, {'card_exp_month': '-1'}]:
         refused = client.post(link(server, 'payment') + '/accept',
             data=dict(card, **wrong))
         assert refused.status_code == 400, wrong
@@ -304,6 +306,13 @@ def test_what_a_hostile_visitor_tries(server):
             assert response.status_code == 404, (token, path)
             assert 'abgelaufen' in text(response) or (
                 'expired' in text(response))
+    # the refused link of a German customer, opened without the portal's
+    # language cookie, is refused in German (the company's is English)
+    refused = requests.get(
+        f"{portal}/quotation/{server['sales']['expired']['token']}")
+    assert refused.status_code == 404
+    assert 'Diese Seite gibt es nicht' in refused.text, text(refused)
+    assert 'Sorry' not in refused.text
     # a POST without its CSRF token
     assert client.post(other + '/accept', data={'name': 'X'}
         ).status_code == 403

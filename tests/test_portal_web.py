@@ -69,7 +69,7 @@ def test_unknown_pages_and_files_are_404(portal, tryton_server):  # noqa: F811
     assert css.status_code == 200
     assert css.headers['Content-Type'].startswith('text/css')
     for path in ('/static/../web.py', '/static/%2e%2e/web.py',
-            '/static/nothing.css'):
+            '/static/nothing.css', '/static/%00', '/static/a%00.css'):
         assert requests.get(portal + path).status_code == 404, path
     assert requests.get(tryton_server['url'] + 'no_such_db/portal/'
         ).status_code == 404

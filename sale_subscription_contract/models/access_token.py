@@ -165,7 +165,11 @@ class AccessToken(ModelSQL, ModelView):
             raise AccessTokenError(gettext(
                     'sale_subscription_contract.msg_access_token_unknown'))
         record, = records
-        if record.used or record.expires_at < cls._now():
+        if record.used:
+            raise AccessTokenError(gettext(
+                    'sale_subscription_contract.msg_access_token_used',
+                    contract=record.document.rec_name))
+        if record.expires_at < cls._now():
             raise AccessTokenError(gettext(
                     'sale_subscription_contract.msg_access_token_expired',
                     contract=record.document.rec_name,
@@ -189,9 +193,8 @@ class AccessToken(ModelSQL, ModelView):
         # the message is read before the UPDATE: after a serialization
         # failure PostgreSQL answers no more queries in this transaction
         refused = AccessTokenError(gettext(
-                'sale_subscription_contract.msg_access_token_expired',
-                contract=record.document.rec_name,
-                date=record.expires_at.date()))
+                'sale_subscription_contract.msg_access_token_used',
+                contract=record.document.rec_name))
         if not claim_once(cls, record.id, ['used'], [True],
                 lambda table: (table.used == Null)
                 | (table.used == Literal(False))):

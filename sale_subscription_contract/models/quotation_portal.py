@@ -267,6 +267,12 @@ class Sale(metaclass=PoolMeta):
                 raise _error('msg_quotation_card_invalid')
         if not (card.get('number') or '').replace(' ', '').isdigit():
             raise _error('msg_quotation_card_invalid')
+        for name, lowest, highest in [
+                ('exp_month', 1, 12), ('exp_year', 2000, 2100)]:
+            value = str(card.get(name) or '')
+            if not (value.isascii() and value.isdigit()
+                    and lowest <= int(value) <= highest):
+                raise _error('msg_quotation_card_invalid')
         return Method.add_card(self.party, journal, card['number'],
             card.get('exp_month'), card.get('exp_year'),
             cvc=card.get('cvc') or '', holder=card.get('holder'))

@@ -6,7 +6,9 @@
 from werkzeug.exceptions import NotFound
 
 from trytond.exceptions import RateLimitException
+from trytond.transaction import Transaction
 
+from ..models.web_user import party_language
 from . import forms
 from .web import _, route
 
@@ -91,7 +93,13 @@ def reset_password(portal):
     user = WebUser.find_by_email(
         forms.text(portal, 'email', 'msg_portal_email'))
     if user and user.party:
-        WebUser.reset_password([user])
+        # the e-mail in the customer's language: web_user reads the party's
+        # language without a company (per company here), so from the
+        # context; the page itself stays the same for any address
+        lang = party_language(user.party)
+        with Transaction().set_context(
+                language=lang.code if lang else portal.language_code()):
+            WebUser.reset_password([user])
     return portal.render('reset_password.html',
         title=_('msg_portal_reset_password'),
         notice=_('msg_portal_reset_password_sent'))
@@ -108,12 +116,22 @@ def set_password_form(portal):
 
 @route('/set-password', methods=['POST'])
 def set_password(portal):
-    WebUser = portal.pool.get('web.user')
+    pool = portal.pool
+    WebUser = pool.get('web.user')
+    User = pool.get('res.user')
     email = forms.text(portal, 'email', 'msg_portal_email')
-    token = forms.text(portal, 'token', 'msg_portal_password')
+    token = portal.request.form.get('token', '')
+    if not token or len(token) > forms.TEXT_SIZE:
+        raise NotFound()  # not a link web_user sent
     password = forms.text(portal, 'password', 'msg_portal_password',
         strip=False)
-    # web_user checks the token, its expiry and the password's rules
+    # the password's rules ([password] length, forbidden, not the e-mail):
+    # web_user checks them only for a signed-in back office user, and the
+    # portal runs as root; refused (400) before the token is spent
+    User.validate_password(password, WebUser.search([
+                ('email', '=', email.lower()),
+                ]))
+    # web_user checks the token and its expiry
     if not WebUser.set_password_token(email, token, password):
         raise NotFound()
     return sign_in_page(portal, notice=_('msg_portal_password_set'))

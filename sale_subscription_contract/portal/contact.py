@@ -47,7 +47,7 @@ def contact_save(portal):
     party = signed_in(portal)[0]
     name = forms.text(portal, 'name', 'msg_portal_name_field')
     email = forms.email(portal, 'email', 'msg_portal_email')
-    phone = forms.text(portal, 'phone', 'msg_portal_phone', required=False)
+    phone = forms.phone(portal, 'phone', 'msg_portal_phone')
     street = forms.text(portal, 'street', 'msg_portal_street')
     postal_code = forms.text(portal, 'postal_code', 'msg_portal_postal_code',
         size=20)

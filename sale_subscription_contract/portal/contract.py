@@ -118,7 +118,7 @@ def change_of(portal, contract):
         remove = may_remove and portal.request.form.get(
             'remove_%s' % line.id) == '1'
         quantity = forms.quantity(portal, 'quantity_%s' % line.id,
-            'msg_portal_quantity', minimum=1)
+            'msg_portal_quantity', line.unit, minimum=1)
         if remove:
             lines.append({'line': line, 'remove': True})
         elif quantity != line.quantity:
@@ -127,7 +127,8 @@ def change_of(portal, contract):
         offered_options(contract, today), required=False)
     if option:
         lines.append({'service': option, 'quantity': forms.quantity(portal,
-                    'option_quantity', 'msg_portal_quantity', minimum=1)})
+                    'option_quantity', 'msg_portal_quantity',
+                    option.product.sale_uom, minimum=1)})
     plan = forms.choice(portal, 'plan', 'msg_portal_plan',
         [contract.plan] + list(contract.plan.related_plans), required=False)
     return contract.get_change(today, lines=lines, plan=plan)

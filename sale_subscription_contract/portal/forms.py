@@ -15,8 +15,14 @@ TEXT_SIZE = 200
 LONG_TEXT_SIZE = 2000
 # quantities a customer may order themselves
 MAX_QUANTITY = 10000
-# what the ERP can send to; the mail server says the rest
-EMAIL = re.compile(r'[^@\s]+@[^@\s]+\.[^@\s]+')
+# what the ERP can send to (letters of any script, no quotes, brackets or
+# spaces); the mail server says the rest
+EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+")
+# digits with the usual separators, an international prefix
+PHONE = re.compile(r'\+?[0-9][0-9 ()./-]{3,29}')
+# control characters have no place in a form's text (a NUL is not even
+# stored by PostgreSQL); tabs and line breaks have
+CONTROL = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
 
 
 def _refuse(field, message='msg_portal_input_invalid', **values):
@@ -29,6 +35,8 @@ def text(portal, name, field, size=TEXT_SIZE, required=True, strip=True):
     value = portal.request.form.get(name, '')
     if len(value) > size:
         _refuse(field, 'msg_portal_input_too_long', size=size)
+    if CONTROL.search(value):
+        _refuse(field)
     if strip:
         value = value.strip()
     if required and not value:
@@ -40,6 +48,14 @@ def email(portal, name, field):
     "An e-mail address"
     value = text(portal, name, field)
     if not EMAIL.fullmatch(value):
+        _refuse(field)
+    return value
+
+
+def phone(portal, name, field, required=False):
+    "A phone number, or None when not required and empty"
+    value = text(portal, name, field, size=30, required=required)
+    if value is not None and not PHONE.fullmatch(value):
         _refuse(field)
     return value
 
@@ -60,8 +76,9 @@ def integer(portal, name, field, minimum=0, maximum=MAX_QUANTITY,
     return number
 
 
-def quantity(portal, name, field, minimum=0):
-    "A quantity (whole or with decimals) as a float, within bounds"
+def quantity(portal, name, field, unit, minimum=0):
+    """A quantity of unit as a float, within bounds and with no more
+    decimals than the unit has (seats are whole)"""
     value = text(portal, name, field, size=20)
     try:
         number = Decimal(value.replace(',', '.'))
@@ -70,6 +87,8 @@ def quantity(portal, name, field, minimum=0):
     if not number.is_finite() or not minimum <= number <= MAX_QUANTITY:
         _refuse(field, 'msg_portal_input_range',
             minimum=minimum, maximum=MAX_QUANTITY)
+    if number != round(number, unit.digits if unit else 0):
+        _refuse(field)
     return float(number)
 
 

@@ -40,12 +40,13 @@ def quotation_of(portal, token):
     if not records:
         raise NotFound()
     record, = records
+    sale = Sale(record.sale.id)
+    # the link is the customer's: even its refusal in their language
+    portal.customer = sale.party
     if record.expires_at < AccessToken._now():
         raise NotFound()
-    sale = Sale(record.sale.id)
     if sale.state not in ACCEPTED | {'quotation'}:
         raise NotFound()
-    portal.customer = sale.party
     return sale
 
 

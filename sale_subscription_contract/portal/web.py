@@ -46,6 +46,8 @@ SESSION_COOKIE = 'portal_session'
 CSRF_COOKIE = 'portal_csrf'
 LANGUAGE_COOKIE = 'portal_language'
 CSRF_FIELD = 'csrf_token'
+# record ids are PostgreSQL integers: a larger id in a URL is no record
+MAX_ID = 2 ** 31 - 1
 # no inline script or style anywhere: the pages load /static files only
 SECURITY_HEADERS = {
     'Content-Security-Policy': (
@@ -227,11 +229,14 @@ class Portal:
         return response
 
 
-def error_page(portal, status, message):
-    "The page telling status and message, in the page's language"
-    return portal.render('error.html', status=status,
-        title=_('msg_portal_error_title'), status_code=status,
-        message=message)
+def error_page(portal, status, message_id=None, message=None):
+    """The page telling status and message (or message_id's text) in the
+    page's language: the customer's once the page found out whose link it
+    is, although it refused it"""
+    with Transaction().set_context(language=portal.language_code()):
+        return portal.render('error.html', status=status,
+            title=_('msg_portal_error_title'), status_code=status,
+            message=_(message_id) if message_id else message)
 
 
 def route(path, methods=('GET',), readonly=None):
@@ -258,27 +263,30 @@ def route(path, methods=('GET',), readonly=None):
                 Transaction().set_context(language=portal.language_code())
                 if request.method == 'POST':
                     portal.check_csrf()
+                if any(isinstance(v, int) and not 0 < v <= MAX_ID
+                        for v in values.values()):
+                    raise NotFound()  # no record has such an id
                 response = page(portal, **values)
             except NotFound:
                 Transaction().rollback()
-                response = error_page(portal, 404, _('msg_portal_not_found'))
+                response = error_page(portal, 404, 'msg_portal_not_found')
             except Forbidden:
                 Transaction().rollback()
-                response = error_page(portal, 403, _('msg_portal_forbidden'))
+                response = error_page(portal, 403, 'msg_portal_forbidden')
             except (UserError, UserWarning) as exception:
                 # nothing of the refused action is kept
                 Transaction().rollback()
-                response = error_page(portal, 400, exception.message)
+                response = error_page(portal, 400, message=exception.message)
             except HTTPException as exception:
                 Transaction().rollback()
                 response = error_page(portal, exception.code or 400,
-                    _('msg_portal_bad_request'))
+                    'msg_portal_bad_request')
             except (backend.DatabaseOperationalError, TransactionError):
                 raise  # with_transaction retries the request
             except Exception:
                 logger.exception("portal page %s failed", page.__name__)
                 Transaction().rollback()
-                response = error_page(portal, 500, _('msg_portal_failed'))
+                response = error_page(portal, 500, 'msg_portal_failed')
             return portal.finish(response)
 
         endpoint.__name__ = 'portal_' + page.__name__
@@ -296,8 +304,12 @@ def route(path, methods=('GET',), readonly=None):
     methods=['GET'])
 def static(request, database_name, name):
     "The portal's CSS and scripts (no database needed)"
-    path = (STATIC / name).resolve()
-    if STATIC not in path.parents or not path.is_file():
+    try:
+        path = (STATIC / name).resolve()
+        found = STATIC in path.parents and path.is_file()
+    except (ValueError, OSError):  # e.g. a NUL byte in the name
+        found = False
+    if not found:
         return NotFound()
     content_type = mimetypes.guess_type(path.name)[0] or 'text/plain'
     response = Response(path.read_bytes(), content_type=content_type)
