@@ -6,10 +6,14 @@ being listed here), tried by a signed-in customer A:
   POST with a valid CSRF token;
 - every POST without its CSRF token: 403;
 and nothing is written by any of it (row counts and last writes)."""
+import concurrent.futures
+import re
+
 import pytest
 import requests
 
-from portal_fixture import csrf, portal_server, sign_in, snapshot  # noqa
+from portal_fixture import (  # noqa: F401 (fixture)
+    csrf, portal_server, sign_in, snapshot, value)
 from test_browser import sao_root  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
@@ -124,3 +128,86 @@ def test_every_post_without_its_csrf_token_is_403(
     assert probed >= 20
     assert not problems, '\n'.join(problems)
     assert snapshot(portal_server) == before
+
+
+def test_pay_a_failed_invoice_four_clicks_at_once(
+        portal_server):  # noqa: F811
+    """A soft decline: the customer replaces the card, then pays again,
+    clicking four times at once: charged once"""
+    server, client = portal_server, sign_in(portal_server)
+    portal = server['portal']
+    contract = server['retry']
+    page = client.get('%s/contracts/%s' % (portal, contract['id'])).text
+    assert contract['invoice'] in re.search(
+        r'id="payment-failed">([^<]*)<', page).group(1)
+    saved = client.post('%s/contracts/%s/card' % (portal, contract['id']),
+        data={'csrf_token': csrf(client), 'holder': 'Kunde A',
+            'number': '4242 4242 4242 4242', 'exp_month': '12',
+            'exp_year': '2031', 'cvc': '123'}, allow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    payments = ('SELECT COUNT(*) FROM account_payment '
+        f"WHERE subscription_invoice = {contract['invoice_id']}")
+    before, = value(server, payments)
+
+    # four clicks at the same moment (two tabs, a double click): one
+    # charge; the others are told it is under way or find it paid
+    def pay(_):
+        return client.post('%s/contracts/%s/pay' % (portal, contract['id']),
+            data={'csrf_token': csrf(client)})
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(pay, range(4)))
+    assert value(server, payments)[0] == before + 1
+    paid = [a for a in answers if a.status_code == 200]
+    assert paid, [a.status_code for a in answers]
+    assert 'id="payment-failed"' not in paid[0].text
+    for refused in [a for a in answers if a.status_code != 200]:
+        assert refused.status_code in {400, 404}, refused.text
+        assert refused.status_code == 404 or (
+            'wird bereits belastet' in refused.text), refused.text
+    assert value(server, 'SELECT state FROM account_payment '
+        f"WHERE subscription_invoice = {contract['invoice_id']} "
+        'ORDER BY id DESC')[0] == 'succeeded'
+    assert value(server, 'SELECT dunning_invoice FROM sale_subscription '
+        f"WHERE id = {contract['id']}")[0] is None
+    # nothing left to pay: the page is gone
+    again = client.post('%s/contracts/%s/pay' % (portal, contract['id']),
+        data={'csrf_token': csrf(client)}, allow_redirects=False)
+    assert again.status_code == 404
+
+
+def test_two_changes_at_once_are_priced_one_after_the_other(
+        portal_server):  # noqa: F811
+    """Two tabs apply different quantities at the same moment: the second
+    is priced from the first's quantity, as if clicked after it (the MRR
+    log chains), never both from the quantity they read"""
+    server, client = portal_server, sign_in(portal_server)
+    portal, contract = server['portal'], server['change']
+    line = 'quantity_%s' % server['line']
+    events = ('SELECT mrr_before, mrr_after FROM sale_subscription_mrr_event '
+        f"WHERE subscription = {contract['id']} ORDER BY id DESC")
+    start, = value(server, 'SELECT quantity FROM sale_subscription_line '
+        f"WHERE id = {server['line']}")
+
+    def apply(quantity):
+        return client.post(
+            f"{portal}/contracts/{contract['id']}/change/apply",
+            data={'csrf_token': csrf(client), line: str(quantity)},
+            allow_redirects=False)
+    quantities = [start + 2, start + 4]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(apply, quantities))
+    statuses = sorted(a.status_code for a in answers)
+    # both applied, or (PostgreSQL) the second still found the first's
+    # invoice holding the gapless sequence after trytond ran it again: it
+    # says so and changed nothing
+    assert statuses in ([303, 303], [303, 503]), [a.text for a in answers]
+    for busy in [a for a in answers if a.status_code == 503]:
+        assert 'Es wurde nichts geändert' in busy.text, busy.text
+    quantity, = value(server, 'SELECT quantity FROM sale_subscription_line '
+        f"WHERE id = {server['line']}")
+    assert quantity in quantities
+    if statuses == [303, 303]:
+        last = value(server, events + ' LIMIT 1')
+        before_last = value(server, events + ' LIMIT 1 OFFSET 1')
+        assert last[0] == before_last[1], (before_last, last)
+    assert apply(start).status_code == 303

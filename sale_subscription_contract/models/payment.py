@@ -85,6 +85,10 @@ class Payment(metaclass=PoolMeta):
     subscription_key = fields.Char("Idempotency Key", readonly=True,
         help="The key the processor is charged with; "
         "the same key never charges twice.")
+    subscription_attempt = fields.Integer("Charge Number", readonly=True,
+        help="Which charge of the invoice this is: each number is charged "
+        "once, so two charges started at the same moment (a double click, "
+        "the customer and the dunning) cannot both be made.")
 
     @classmethod
     def __setup__(cls):
@@ -93,6 +97,11 @@ class Payment(metaclass=PoolMeta):
         cls._sql_constraints += [
             ('subscription_key_unique', Unique(t, t.subscription_key),
                 'sale_subscription_contract.msg_payment_key_unique'),
+            # the second of two charges started at once computes the same
+            # number: its INSERT waits for the first and is refused
+            ('subscription_attempt_unique',
+                Unique(t, t.subscription_invoice, t.subscription_attempt),
+                'sale_subscription_contract.msg_payment_attempt_unique'),
             ]
 
     @classmethod
@@ -103,6 +112,7 @@ class Payment(metaclass=PoolMeta):
     def copy(cls, payments, default=None):
         default = default.copy() if default else {}
         default.setdefault('subscription_key', None)
+        default.setdefault('subscription_attempt', None)
         return super().copy(payments, default=default)
 
     @classmethod
@@ -306,16 +316,20 @@ class ContractPayment(metaclass=PoolMeta):
                         if self.payment_method else '-')))
             return None
         line = lines[0]  # the payment term of a subscription has one
-        count = Payment.search([
+        earlier = Payment.search([
                 ('subscription_invoice', '=', invoice.id),
-                ], count=True)
+                ])
+        # (charges made before the numbers were stored have none)
+        attempt = max([p.subscription_attempt or 0 for p in earlier]
+            + [len(earlier)]) + 1
         return Payment(
             company=self.company, journal=self.payment_method.journal,
             kind='receivable', party=invoice.party, line=line,
             date=self._today(), amount=line.payment_amount,
             subscription=self, subscription_invoice=invoice,
             subscription_payment_method=self.payment_method,
-            subscription_key=self.new_charge_key(invoice, count + 1),
+            subscription_attempt=attempt,
+            subscription_key=self.new_charge_key(invoice, attempt),
             reference=invoice.number)
 
     def new_charge_key(self, invoice, attempt):

@@ -111,14 +111,16 @@ class WebUser(metaclass=PoolMeta):
             link='%s/link/%s' % (base_url, token), minutes=minutes)
 
     @classmethod
-    def sign_in_link_valid(cls, token):
-        "Whether token is a sign-in link that opens (without spending it)"
+    def sign_in_link_user(cls, token):
+        """The web user a valid sign-in link opens (without spending it), or
+        None"""
         if not token or len(token) > 100:
-            return False
-        return bool(cls.search([
-                    ('sign_in_link_hash', '=', _hash(token)),
-                    ('sign_in_link_expires', '>=', _now()),
-                    ], limit=1))
+            return None
+        users = cls.search([
+                ('sign_in_link_hash', '=', _hash(token)),
+                ('sign_in_link_expires', '>=', _now()),
+                ], limit=1)
+        return users[0] if users else None
 
     @classmethod
     def sign_in_with_link(cls, token):

@@ -3,6 +3,9 @@
 # setting a forgotten password (web_user's reset-password token). Every
 # answer about an e-mail address is the same whether it has an account or
 # not: nobody learns who is a customer.
+import datetime
+import hmac
+
 from werkzeug.exceptions import NotFound
 
 from trytond.exceptions import RateLimitException
@@ -64,8 +67,11 @@ def link_form(portal, token):
     # opening the link signs in only by the button: a mail scanner that
     # fetches links must not spend it; a link that opens nothing is a 404
     WebUser = portal.pool.get('web.user')
-    if not WebUser.sign_in_link_valid(token):
+    user = WebUser.sign_in_link_user(token)
+    if not user or not user.party:
         raise NotFound()
+    # the page in the language of the e-mail that carried the link
+    portal.speak_to(user.party)
     return portal.render('link.html', title=_('msg_portal_sign_in'),
         token=token)
 
@@ -105,13 +111,36 @@ def reset_password(portal):
         notice=_('msg_portal_reset_password_sent'))
 
 
+def reset_link_user(portal, email, token):
+    """The web user whose unexpired reset link carries email and token, or
+    None (the link is not spent here: web_user's set_password_token does)"""
+    WebUser = portal.pool.get('web.user')
+    if not email or not token or len(token) > forms.TEXT_SIZE:
+        return None
+    users = WebUser.search([('email', '=', email.lower())], limit=1)
+    if not users:
+        return None
+    user, = users
+    if not (user.reset_password_token
+            and hmac.compare_digest(
+                user.reset_password_token.encode(), token.encode())
+            and user.reset_password_token_expire
+            and user.reset_password_token_expire > datetime.datetime.now()):
+        return None
+    return user
+
+
 @route('/set-password')
 def set_password_form(portal):
     args = portal.request.args
+    email = args.get('email', '')[:forms.TEXT_SIZE]
+    token = args.get('token', '')[:forms.TEXT_SIZE]
+    user = reset_link_user(portal, email, token)
+    if user and user.party:
+        # the page in the language of the e-mail that carried the link
+        portal.speak_to(user.party)
     return portal.render('set_password.html',
-        title=_('msg_portal_set_password'),
-        email=args.get('email', '')[:forms.TEXT_SIZE],
-        token=args.get('token', '')[:forms.TEXT_SIZE])
+        title=_('msg_portal_set_password'), email=email, token=token)
 
 
 @route('/set-password', methods=['POST'])
@@ -120,18 +149,23 @@ def set_password(portal):
     WebUser = pool.get('web.user')
     User = pool.get('res.user')
     email = forms.text(portal, 'email', 'msg_portal_email')
-    token = portal.request.form.get('token', '')
-    if not token or len(token) > forms.TEXT_SIZE:
-        raise NotFound()  # not a link web_user sent
+    # the link first: whether an address has an account is never told
+    # without one of its links (not even by the password rules below)
+    token = portal.request.form.get('token') or ''
     password = forms.text(portal, 'password', 'msg_portal_password',
         strip=False)
+    user = reset_link_user(portal, email, token)
+    if not user:
+        # web_user's own answer to a wrong link: its delay against guessing
+        WebUser.set_password_token(email, token[:forms.TEXT_SIZE], password)
+        raise NotFound()
+    if user.party:
+        portal.speak_to(user.party)
     # the password's rules ([password] length, forbidden, not the e-mail):
     # web_user checks them only for a signed-in back office user, and the
-    # portal runs as root; refused (400) before the token is spent
-    User.validate_password(password, WebUser.search([
-                ('email', '=', email.lower()),
-                ]))
-    # web_user checks the token and its expiry
-    if not WebUser.set_password_token(email, token, password):
+    # portal runs as root; refused (400) before the link is spent
+    User.validate_password(password, [user])
+    if not WebUser.set_password_token(email, user.reset_password_token,
+            password):
         raise NotFound()
     return sign_in_page(portal, notice=_('msg_portal_password_set'))

@@ -169,7 +169,7 @@ def close(portal, contract_id):
     reason = forms.choice(portal, 'reason', 'msg_portal_close_reason',
         close_reasons())
     comment = forms.text(portal, 'comment', 'msg_portal_close_comment',
-        size=forms.LONG_TEXT_SIZE, required=False)
+        size=forms.LONG_TEXT_SIZE, required=False, multiline=True)
     Contract.close_contracts([contract], reason,
         contract.close_end_date('period_end'), comment=comment,
         at_once=False)

@@ -21,8 +21,9 @@ EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(\.[\w-]+)+")
 # digits with the usual separators, an international prefix
 PHONE = re.compile(r'\+?[0-9][0-9 ()./-]{3,29}')
 # control characters have no place in a form's text (a NUL is not even
-# stored by PostgreSQL); tabs and line breaks have
+# stored by PostgreSQL); tabs and line breaks only in a text area
 CONTROL = re.compile(r'[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
+LINE_BREAK = re.compile(r'[\t\r\n]')
 
 
 def _refuse(field, message='msg_portal_input_invalid', **values):
@@ -30,12 +31,15 @@ def _refuse(field, message='msg_portal_input_invalid', **values):
             field=gettext('%s.%s' % (MODULE, field)), **values))
 
 
-def text(portal, name, field, size=TEXT_SIZE, required=True, strip=True):
-    "The (stripped) text of name; field is the message id of its label"
+def text(portal, name, field, size=TEXT_SIZE, required=True, strip=True,
+        multiline=False):
+    """The (stripped) text of name; field is the message id of its label;
+    line breaks only when multiline (a text area)"""
     value = portal.request.form.get(name, '')
     if len(value) > size:
         _refuse(field, 'msg_portal_input_too_long', size=size)
-    if CONTROL.search(value):
+    if CONTROL.search(value) or (
+            not multiline and LINE_BREAK.search(value)):
         _refuse(field)
     if strip:
         value = value.strip()

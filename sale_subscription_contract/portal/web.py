@@ -7,8 +7,10 @@
 #   portal checks itself that every record it shows or changes belongs to
 #   the signed-in customer or to the link's token) -> Portal(request):
 #   language, signed-in web user, CSRF token -> a POST without the right
-#   CSRF token is refused (403) -> the page function -> its response gets
-#   the security headers and the cookies.
+#   CSRF token is refused (403); a POST takes SQLite's write lock first
+#   (write_after_the_others) -> the page function -> its response gets
+#   the security headers and the cookies. Records still locked by another
+#   transaction after trytond's retries: the "busy" page (503).
 # A page refuses what it must not show by raising NotFound (404, never a
 # hint that the record exists); a UserError of the ERP (bad input, a state
 # that does not allow the action) rolls the transaction back and shows its
@@ -239,6 +241,22 @@ def error_page(portal, status, message_id=None, message=None):
             message=_(message_id) if message_id else message)
 
 
+def write_after_the_others():
+    """Make a POST's transaction read only what the POSTs before it wrote.
+
+    Two POSTs at once (a double click, two tabs) must act one after the
+    other: the second priced from the first's change, refused where the
+    first already paid. PostgreSQL's transactions see to it (the second's
+    write to the same rows fails and trytond runs the request again).
+    SQLite's take the database's write lock only at their first write,
+    after reading: taken here first, with a write that changes nothing, the
+    second POST waits for the first to commit before it reads."""
+    if backend.name == 'sqlite':
+        cursor = Transaction().connection.cursor()
+        cursor.execute('UPDATE "ir_configuration" SET "id" = "id" '
+            'WHERE "id" < 0')
+
+
 def route(path, methods=('GET',), readonly=None):
     """Register page(portal, **url values) at /<database>/<prefix><path>.
 
@@ -246,9 +264,18 @@ def route(path, methods=('GET',), readonly=None):
     form must carry the CSRF token."""
     def decorator(page):
         @with_pool
-        @with_transaction(readonly=readonly)
         @wraps(page)
         def endpoint(request, pool, **values):
+            try:
+                return in_transaction(request, pool, **values)
+            except (backend.DatabaseOperationalError, TransactionError):
+                # still locked after trytond ran it again (e.g. another
+                # invoice holding the gapless sequence): nothing was kept
+                logger.warning("portal page %s busy", page.__name__)
+                return busy_page(request, pool)
+
+        @with_transaction(readonly=readonly)
+        def in_transaction(request, pool, **values):
             try:
                 pool.get('sale.subscription.access_token')
                 pool.get('web.user')
@@ -263,6 +290,7 @@ def route(path, methods=('GET',), readonly=None):
                 Transaction().set_context(language=portal.language_code())
                 if request.method == 'POST':
                     portal.check_csrf()
+                    write_after_the_others()
                 if any(isinstance(v, int) and not 0 < v <= MAX_ID
                         for v in values.values()):
                     raise NotFound()  # no record has such an id
@@ -282,7 +310,7 @@ def route(path, methods=('GET',), readonly=None):
                 response = error_page(portal, exception.code or 400,
                     'msg_portal_bad_request')
             except (backend.DatabaseOperationalError, TransactionError):
-                raise  # with_transaction retries the request
+                raise  # with_transaction runs the request again
             except Exception:
                 logger.exception("portal page %s failed", page.__name__)
                 Transaction().rollback()
@@ -298,6 +326,15 @@ def route(path, methods=('GET',), readonly=None):
             methods=list(methods))(endpoint)
         return page
     return decorator
+
+
+@with_transaction(readonly=True)
+def busy_page(request, pool):
+    "The answer to a request that found the records it needs locked"
+    portal = Portal(request, pool, pool.database_name)
+    response = error_page(portal, 503, 'msg_portal_busy')
+    response.headers['Retry-After'] = '5'
+    return portal.finish(response)
 
 
 @app.route('/<database_name>/%s/static/<path:name>' % prefix(),
