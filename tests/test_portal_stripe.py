@@ -313,6 +313,25 @@ def test_accept_with_stripe_for_a_known_customer(server, stripe):
     assert method['stripe_customer.']['stripe_customer_id'] == KNOWN_CUSTOMER
 
 
+def bank_asks_to_confirm(stripe, customer, metadata):
+    """Stripe's answers when the bank wants the card confirmed (3-D
+    Secure): a new Stripe customer, a setup intent requiring action; returns
+    the setup intent as it reads once confirmed"""
+    confirmed = {'id': SETUP_3DS, 'customer': customer,
+        'metadata': metadata}
+    stripe.answer('post', '/v1/customers',
+        ('customer_created.json', {'id': customer}))
+    stripe.answer('post', '/v1/setup_intents',
+        ('setup_intent_requires_action.json', confirmed))
+    return confirmed
+
+
+def reposted_fields(html):
+    "The fields the bank's confirmation page posts again: {name: value}"
+    return dict(re.findall(
+            r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+
+
 def test_the_bank_asks_to_confirm_the_card(server, stripe):
     """3-D Secure: the page gets the setup intent's client secret for the
     bank's window; nothing is accepted (nor the Stripe customer kept) until
@@ -323,12 +342,8 @@ def test_the_bank_asks_to_confirm_the_card(server, stripe):
     accept = link(server, 'secure') + '/accept'
     before = snapshot(server), state(server, 'secure')
     assert before[1] == ('quotation', 0, 0)
-    confirmed = {'id': SETUP_3DS, 'customer': SECURE_CUSTOMER,
-        'metadata': {'sale': sale['number']}}
-    stripe.answer('post', '/v1/customers',
-        ('customer_created.json', {'id': SECURE_CUSTOMER}))
-    stripe.answer('post', '/v1/setup_intents',
-        ('setup_intent_requires_action.json', confirmed))
+    confirmed = bank_asks_to_confirm(stripe, SECURE_CUSTOMER,
+        {'sale': sale['number']})
     page = client.post(accept, data={'csrf_token': csrf,
             'stripe_payment_method': NEW_METHOD, 'name': 'Sara Sicher'})
     assert page.status_code == 200, text(page)
@@ -342,8 +357,7 @@ def test_the_bank_asks_to_confirm_the_card(server, stripe):
     assert "script-src 'self' https://js.stripe.com;" in page.headers[
         'Content-Security-Policy']
     # what the page posts again once the bank's window confirmed the card
-    again = dict(re.findall(
-            r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    again = reposted_fields(html)
     assert again == {'csrf_token': csrf, 'name': 'Sara Sicher',
         'signature': '', 'stripe_payment_method': NEW_METHOD,
         'stripe_setup_intent': SETUP_3DS}
@@ -452,18 +466,13 @@ def test_a_card_through_the_payment_method_link(server, stripe):
     assert refused.status_code == 403
     assert (snapshot(server), contract_state()) == before
 
-    confirmed = {'id': SETUP_3DS, 'customer': CARD_CUSTOMER,
-        'metadata': {'subscription': card['number']}}
-    stripe.answer('post', '/v1/customers',
-        ('customer_created.json', {'id': CARD_CUSTOMER}))
-    stripe.answer('post', '/v1/setup_intents',
-        ('setup_intent_requires_action.json', confirmed))
+    confirmed = bank_asks_to_confirm(stripe, CARD_CUSTOMER,
+        {'subscription': card['number']})
     page = client.post(url, data={'csrf_token': csrf,
             'stripe_payment_method': NEW_METHOD})
     assert page.status_code == 200, text(page)
     assert 'Noch ist nichts gespeichert' in text(page)
-    again = dict(re.findall(
-            r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+    again = reposted_fields(page.text)
     assert again == {'csrf_token': csrf, 'stripe_payment_method': NEW_METHOD,
         'stripe_setup_intent': SETUP_3DS}
     assert 'action="%s"' % urllib.parse.urlsplit(url).path in page.text

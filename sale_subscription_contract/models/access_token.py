@@ -155,16 +155,21 @@ class AccessToken(ModelSQL, ModelView):
         return token, record
 
     @classmethod
-    def find(cls, token, purpose):
-        "Return the valid token record of token for purpose or raise"
+    def lookup(cls, token, purpose):
+        "The token record of token for purpose, valid or not, or None"
         records = cls.search([
                 ('token_hash', '=', token_hash(token or '')),
                 ('purpose', '=', purpose),
                 ], limit=1)
-        if not records:
+        return records[0] if records else None
+
+    @classmethod
+    def find(cls, token, purpose):
+        "Return the valid token record of token for purpose or raise"
+        record = cls.lookup(token, purpose)
+        if not record:
             raise AccessTokenError(gettext(
                     'sale_subscription_contract.msg_access_token_unknown'))
-        record, = records
         if record.used:
             raise AccessTokenError(gettext(
                     'sale_subscription_contract.msg_access_token_used',

@@ -14,7 +14,6 @@ from trytond.pool import Pool
 
 from ..exceptions import (
     AccessTokenError, CardAuthenticationRequired, PortalInputError)
-from ..models.access_token import token_hash
 from . import forms
 from .home import work_for
 from .stripe_card import authenticate, posted_stripe_fields, with_stripe
@@ -98,12 +97,9 @@ def link_contract(portal, token, purpose):
     except AccessTokenError:
         # an expired or spent link is still the customer's: its refusal
         # in their language
-        records = AccessToken.search([
-                ('token_hash', '=', token_hash(token or '')),
-                ('subscription', '!=', None),
-                ], limit=1)
-        if records:
-            portal.customer = records[0].subscription.party
+        record = AccessToken.lookup(token, purpose)
+        if record:
+            portal.customer = record.document.party
         raise NotFound()
     portal.speak_to(contract.party)
     return work_for(contract)

@@ -14,7 +14,6 @@ from werkzeug.exceptions import BadRequest, NotFound
 from trytond.transaction import Transaction
 
 from ..exceptions import CardAuthenticationRequired
-from ..models.access_token import token_hash
 from .stripe_card import authenticate, posted_stripe_fields, with_stripe
 from .web import _, route
 
@@ -32,14 +31,9 @@ def quotation_of(portal, token):
     Sale = pool.get('sale.sale')
     if not TOKEN.match(token or ''):
         raise NotFound()
-    records = AccessToken.search([
-            ('token_hash', '=', token_hash(token)),
-            ('purpose', '=', 'quotation'),
-            ('sale', '!=', None),
-            ], limit=1)
-    if not records:
+    record = AccessToken.lookup(token, 'quotation')
+    if not record or not record.sale:
         raise NotFound()
-    record, = records
     sale = Sale(record.sale.id)
     # the link is the customer's: even its refusal in their language
     portal.customer = sale.party
