@@ -88,6 +88,10 @@ def contract_page(portal, contract, status=200, **values):
         lines=(contract.get_change(today)._active_lines()
             if contract.state != 'closed' else []),
         invoices=contract_invoices(contract),
+        # a charge of the failed invoice under way (another tab's click):
+        # said so, no second Pay button
+        charging=bool(contract.dunning_invoice
+            and contract._charge_in_progress(contract.dunning_invoice)),
         may_change=changeable, may_close=closable,
         may_pause=may_pause(contract),
         may_remove=(contract.plan
